@@ -1,0 +1,3 @@
+"""Auto-graded exercises for "Neural Networks with TensorFlow"."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,88 @@
+"""The ``autograder`` command: thin click wrappers over keyword-only functions."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import click  # noqa: E402
+
+from autograder import manifest  # noqa: E402
+
+
+def fail(message: str) -> None:
+    click.echo(f"autograder: error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nn-tf-autograder")
+def main() -> None:
+    """Auto-graded exercises for "Neural Networks with TensorFlow"."""
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
+              help="Write Gradescope's results.json here.")
+@click.option("--call-timeout", type=float, default=None,
+              help="Seconds a single call of a student function may take.")
+def grade(assignment: str, path: Path, json_out: Path | None, call_timeout: float | None) -> None:
+    """Grade one submission (a .ipynb, a .py, or a folder holding one) for ASSIGNMENT."""
+    from dataclasses import replace
+
+    from autograder.grading.report import print_report
+    from autograder.grading.run import grade as run_grade
+    from autograder.submission.load import SubmissionError
+    from autograder.worker.limits import Limits
+
+    limits = Limits() if call_timeout is None else replace(Limits(), call_timeout=call_timeout)
+    try:
+        result = run_grade(assignment=assignment, submission=path, json_out=json_out,
+                           limits=limits)
+    except (manifest.UnknownAssignment, SubmissionError) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or json_out}: {exc.strerror}")
+    print_report(result)
+
+
+@main.command(name="list")
+def list_assignments() -> None:
+    """List the course's assignments in order, with their points."""
+    for i, a in enumerate(manifest.ASSIGNMENTS, start=1):
+        click.echo(f"{i}. {a.name:<18} {a.points:>4} points  {a.title}")
+
+
+@main.command()
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="The repository root to write into.")
+@click.option("--check", is_flag=True, help="Only compare; exit 1 if a generated file drifted.")
+def generate(root: Path, check: bool) -> None:
+    """Write the student notebooks, reference solutions and nbgrader sources from the masters."""
+    from autograder.generate import command
+
+    if check:
+        problems = command.drift(root=root)
+        for problem in problems:
+            click.echo(problem)
+        sys.exit(1 if problems else 0)
+    for path in command.main(root=root):
+        click.echo(f"wrote {path}")
+
+
+@main.command()
+def data() -> None:
+    """Fetch MNIST into its cache (verified by sha256) and say where it is."""
+    from autograder.data import mnist
+
+    try:
+        directory = mnist.ensure()
+    except mnist.MnistUnavailable as exc:
+        fail(str(exc))
+    click.echo(f"MNIST is ready in {directory}")

@@ -1,0 +1,108 @@
+"""A stand-in for the lecture's ``tensorflow.examples.tutorials.mnist.input_data``.
+
+``read_data_sets(dir, one_hot=True)`` returns an object with ``train``, ``validation`` and
+``test`` data sets; each has ``images`` (float32, [n, 784], in [0, 1]), ``labels`` and
+``next_batch(n)``, as in TensorFlow 1.x (55,000 training images, 5,000 for validation).
+
+While a submission is being graded its process never sees the MNIST test labels:
+``test.labels`` then raises an error that says so.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from autograder.data import mnist
+
+ENV_WITHHOLD = "AUTOGRADER_WITHHOLD_TEST_LABELS"
+
+
+class LabelsWithheld(RuntimeError):
+    """Raised when code under grading asks for the MNIST test labels."""
+
+
+class DataSet:
+    """Images and labels with ``next_batch``; reshuffles at each epoch from its own seeded RNG."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray | None, seed: int | None = None):
+        self._images = images
+        self._labels = labels
+        self._rng = np.random.default_rng(seed)
+        self._order = np.arange(images.shape[0])
+        self._pos = images.shape[0]  # forces a shuffle on the first batch
+        self.epochs_completed = 0
+
+    @property
+    def images(self) -> np.ndarray:
+        return self._images
+
+    @property
+    def labels(self) -> np.ndarray:
+        if self._labels is None:
+            raise LabelsWithheld("the MNIST test labels are withheld while a submission is graded")
+        return self._labels
+
+    @property
+    def num_examples(self) -> int:
+        return int(self._images.shape[0])
+
+    def next_batch(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """The next ``batch_size`` images and labels; a new random order at each epoch."""
+        if self._labels is None:
+            raise LabelsWithheld("this data set has no labels while a submission is graded")
+        if not 0 < batch_size <= self.num_examples:
+            raise ValueError(f"batch_size must be in 1..{self.num_examples}, got {batch_size}")
+        if self._pos + batch_size > self.num_examples:
+            if self._pos < self.num_examples:
+                self.epochs_completed += 1
+            self._order = self._rng.permutation(self.num_examples)
+            self._pos = 0
+        idx = self._order[self._pos : self._pos + batch_size]
+        self._pos += batch_size
+        return self._images[idx], self._labels[idx]
+
+
+class Datasets(NamedTuple):
+    train: DataSet
+    validation: DataSet
+    test: DataSet
+
+
+def read_data_sets(
+    train_dir: str | os.PathLike[str] | None = None,
+    one_hot: bool = True,
+    validation_size: int = 5000,
+    seed: int | None = None,
+) -> Datasets:
+    """Load MNIST like TF1's ``input_data.read_data_sets``; ``train_dir`` defaults to the cache.
+
+    A ``train_dir`` with no MNIST files in it (the lecture passes ``"MNIST_data/"``) falls back to
+    the shared cache, so notebooks work unchanged.
+    """
+    withhold = os.environ.get(ENV_WITHHOLD) == "1"
+    names = [mnist.TRAIN_IMAGES, mnist.TRAIN_LABELS, mnist.TEST_IMAGES]
+    if not withhold:
+        names.append(mnist.TEST_LABELS)
+    directory = Path(train_dir) if train_dir else None
+    if directory is None or not (directory / mnist.TRAIN_IMAGES).exists():
+        directory = mnist.cache_dir()
+    directory = mnist.ensure(directory, names)
+
+    def labels(name: str) -> np.ndarray:
+        raw = mnist.read_idx(directory / name)
+        return mnist.one_hot(raw) if one_hot else raw.astype(np.int64)
+
+    train_images = mnist.load_images(directory / mnist.TRAIN_IMAGES)
+    train_labels = labels(mnist.TRAIN_LABELS)
+    test_images = mnist.load_images(directory / mnist.TEST_IMAGES)
+    test_labels = None if withhold else labels(mnist.TEST_LABELS)
+    v = validation_size
+    return Datasets(
+        train=DataSet(train_images[v:], train_labels[v:], seed=seed),
+        validation=DataSet(train_images[:v], train_labels[:v], seed=seed),
+        test=DataSet(test_images, test_labels, seed=seed),
+    )

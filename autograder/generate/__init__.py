@@ -1,0 +1,1 @@
+"""Masters in, notebooks out: student stubs, reference solutions and the nbgrader source."""

@@ -1,0 +1,31 @@
+"""Which transforms, in which order, make each output of a master.
+
+The order is code, not a comment: each pipeline is a tuple run front to back by ``transforms.run``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autograder.generate import transforms as t
+from autograder.generate.cells import Cell, parse_master
+
+MASTERS = Path(__file__).resolve().parent.parent / "masters"
+
+STUDENT: tuple[t.Transform, ...] = (t.tag_solution_cells, t.clear_solutions, t.check_no_solution_text)
+SOLUTION: tuple[t.Transform, ...] = (t.tag_solution_cells, t.strip_solution_markers)
+# What the grader executes as the reference: the solution without demos and self-checks.
+REFERENCE: tuple[t.Transform, ...] = (*SOLUTION, t.drop_ungraded)
+
+
+def master_path(assignment: str) -> Path:
+    return MASTERS / f"{assignment}.py"
+
+
+def master_cells(assignment: str) -> list[Cell]:
+    path = master_path(assignment)
+    return parse_master(path.read_text(encoding="utf-8"), name=str(path))
+
+
+def build(assignment: str, pipeline: tuple[t.Transform, ...]) -> list[Cell]:
+    return t.run(master_cells(assignment), pipeline)

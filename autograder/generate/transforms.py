@@ -1,0 +1,107 @@
+"""Small single-purpose transforms over a list of cells; pipelines.py puts them in order."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from autograder.generate.cells import NOT_GRADED, SOLUTION, Cell
+
+Transform = Callable[[list[Cell]], list[Cell]]
+
+BEGIN = "### BEGIN SOLUTION"
+END = "### END SOLUTION"
+_DEF = re.compile(r"^\s*def\s+(\w+)\s*\(")
+
+
+def stub_line(function: str | None) -> str:
+    """The line that replaces a solution region: a clear "not implemented" naming the function."""
+    where = f"{function} is" if function else "this part is"
+    return f'raise NotImplementedError("{where} not implemented yet: replace this line with your code")'
+
+
+def enclosing_function(lines: Sequence[str], index: int) -> str | None:
+    """Name of the innermost ``def`` above ``lines[index]`` that encloses it, if any."""
+    indent = len(lines[index]) - len(lines[index].lstrip())
+    for line in reversed(lines[:index]):
+        match = _DEF.match(line)
+        if match and len(line) - len(line.lstrip()) < indent:
+            return match[1]
+    return None
+
+
+def _regions(source: str) -> list[tuple[int, int]]:
+    lines = source.split("\n")
+    regions, start = [], None
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped == BEGIN:
+            if start is not None:
+                raise ValueError(f"nested {BEGIN} at line {i + 1}")
+            start = i
+        elif stripped == END:
+            if start is None:
+                raise ValueError(f"{END} without {BEGIN} at line {i + 1}")
+            regions.append((start, i))
+            start = None
+    if start is not None:
+        raise ValueError(f"{BEGIN} at line {start + 1} is never closed")
+    return regions
+
+
+def clear_solutions(cells: list[Cell]) -> list[Cell]:
+    """Replace each solution region by a ``raise NotImplementedError`` naming its function."""
+    out = []
+    for cell in cells:
+        regions = _regions(cell.source) if cell.kind == "code" else []
+        if not regions:
+            out.append(cell)
+            continue
+        lines = cell.source.split("\n")
+        for start, end in reversed(regions):
+            indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
+            function = enclosing_function(lines, start)
+            lines[start : end + 1] = [indent + stub_line(function)]
+        out.append(cell.with_source("\n".join(lines)))
+    return out
+
+
+def strip_solution_markers(cells: list[Cell]) -> list[Cell]:
+    """Keep the solutions, drop the marker lines (the reference solution)."""
+    out = []
+    for cell in cells:
+        if cell.kind != "code" or not _regions(cell.source):
+            out.append(cell)
+            continue
+        lines = [ln for ln in cell.source.split("\n") if ln.strip() not in (BEGIN, END)]
+        out.append(cell.with_source("\n".join(lines)))
+    return out
+
+
+def tag_solution_cells(cells: list[Cell]) -> list[Cell]:
+    """Tag every code cell that holds a solution region with ``solution``."""
+    return [
+        Cell(c.kind, c.source, (*c.tags, SOLUTION), c.metadata)
+        if c.kind == "code" and _regions(c.source) and SOLUTION not in c.tags
+        else c
+        for c in cells
+    ]
+
+
+def drop_ungraded(cells: list[Cell]) -> list[Cell]:
+    """Keep only what grading runs: code cells not tagged demo or selfcheck."""
+    return [c for c in cells if c.kind == "code" and not NOT_GRADED & set(c.tags)]
+
+
+def check_no_solution_text(cells: list[Cell]) -> list[Cell]:
+    """Refuse to go on if any solution marker survived (a guard for student-facing outputs)."""
+    for i, cell in enumerate(cells):
+        if BEGIN in cell.source or END in cell.source:
+            raise ValueError(f"cell {i} still holds a solution marker")
+    return cells
+
+
+def run(cells: list[Cell], transforms: Sequence[Transform]) -> list[Cell]:
+    for transform in transforms:
+        cells = transform(cells)
+    return cells

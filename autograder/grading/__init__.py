@@ -1,0 +1,1 @@
+"""Grading: a submission's worker, the hidden suite run through pytest, and the results."""

@@ -1,0 +1,113 @@
+"""The pytest plugin that turns a hidden suite into grades.
+
+A test declares its worth with the ``points`` marker::
+
+    @pytest.mark.points(3, visibility="visible")
+    def test_build_model_matches_reference(student, reference): ...
+
+and gets the fixtures ``student`` (a :class:`~autograder.grading.proxy.StudentProxy`),
+``reference`` (the reference solution, in the grader's process) and ``assignment`` (its name).
+A test passes and earns its points, or fails and earns none; its report line is the first line of
+its docstring and, on failure, the reason (never a traceback, never an expected value).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from autograder.grading.proxy import StudentError
+from autograder.grading.results import VISIBILITIES, TestResult
+
+MARKER_HELP = (
+    "points(n, visibility='visible'): the test is worth n points when it passes; visibility is "
+    "one of " + ", ".join(VISIBILITIES) + " (Gradescope's meaning)."
+)
+
+
+class GradingFailure(AssertionError):
+    """A check on the student's result failed; the message is shown to the student."""
+
+
+def points_of(item: pytest.Item) -> tuple[float, str]:
+    marker = item.get_closest_marker("points")
+    if marker is None or not marker.args:
+        raise pytest.UsageError(f"{item.nodeid}: a graded test needs @pytest.mark.points(n)")
+    visibility = marker.kwargs.get("visibility", "visible")
+    if visibility not in VISIBILITIES:
+        raise pytest.UsageError(f"{item.nodeid}: visibility {visibility!r} not in {VISIBILITIES}")
+    return float(marker.args[0]), visibility
+
+
+def describe_failure(excinfo: Any) -> str:
+    exc = excinfo.value
+    if isinstance(exc, StudentError):
+        if exc.kind == "not_implemented":
+            return f"not implemented: {exc}"
+        return str(exc)
+    if isinstance(exc, GradingFailure):
+        return str(exc)
+    if isinstance(exc, AssertionError):
+        first = str(exc).split("\n", 1)[0]
+        return first if first and not first.startswith("assert ") else "a check failed"
+    return f"the grader could not complete this test ({type(exc).__name__})"
+
+
+class GradingPlugin:
+    def __init__(self, *, student: Any, reference: Any, assignment: str):
+        self._student = student
+        self._reference = reference
+        self._assignment = assignment
+        self.results: dict[str, TestResult] = {}
+        self.order: list[str] = []
+        self.errors: list[str] = []
+
+    @pytest.fixture(scope="session")
+    def student(self) -> Any:
+        return self._student
+
+    @pytest.fixture(scope="session")
+    def reference(self) -> Any:
+        return self._reference
+
+    @pytest.fixture(scope="session")
+    def assignment(self) -> str:
+        return self._assignment
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            points, visibility = points_of(item)
+            doc = (getattr(item.obj, "__doc__", None) or "").strip().split("\n")[0]
+            name = item.name
+            self.results[item.nodeid] = TestResult(id=name, name=doc or name, max_score=points,
+                                                   visibility=visibility)
+            self.order.append(item.nodeid)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Any:
+        outcome = yield
+        report = outcome.get_result()
+        result = self.results.get(item.nodeid)
+        if result is None:
+            return
+        if report.failed:
+            result.status, result.score = "failed", 0.0
+            if not result.output:
+                result.output = describe_failure(call.excinfo) if call.excinfo else "failed"
+        elif report.when == "call" and report.passed and not result.output:
+            result.status, result.score = "passed", result.max_score
+        elif report.skipped:
+            result.status, result.score = "failed", 0.0
+            result.output = "skipped"
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            self.errors.append(f"the hidden suite could not be collected: {report.longreprtext}")
+
+    def ordered(self) -> list[TestResult]:
+        return [self.results[n] for n in self.order]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_HELP)

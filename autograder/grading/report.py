@@ -1,0 +1,31 @@
+"""The terminal report: one row per test with its points, then the total."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from autograder.grading.results import GradeResult
+
+
+def _points(x: float) -> str:
+    return f"{x:g}"
+
+
+def print_report(result: GradeResult, console: Console | None = None) -> None:
+    console = console or Console()
+    table = Table(title=f"{result.assignment}: {result.submission}", title_justify="left",
+                  show_lines=False, expand=False)
+    table.add_column("", width=2)
+    table.add_column("test")
+    table.add_column("points", justify="right")
+    table.add_column("why not", overflow="fold", max_width=70)
+    for t in result.tests:
+        mark = "[green]✓[/]" if t.status == "passed" else "[red]✗[/]"
+        table.add_row(mark, t.name, f"{_points(t.score)}/{_points(t.max_score)}",
+                      "" if t.status == "passed" else t.output)
+    console.print(table)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    console.print(f"[bold]total: {_points(result.score)} / {_points(result.max_score)}[/]  "
+                  f"({result.execution_time:.1f} s)", highlight=False)

@@ -1,0 +1,126 @@
+"""Read a submission (``.ipynb`` or ``.py``) into the code cells the worker will execute.
+
+Cells tagged ``demo`` or ``selfcheck`` (the notebook's training runs, plots and self-checks) are
+not executed while grading. A ``.py`` file is split at ``# %%`` markers, if it has any, so that a
+syntax error in one part does not hide the functions of the others.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from autograder.generate.cells import NOT_GRADED
+
+MAX_BYTES = 20 * 1024 * 1024
+_PY_CELL = re.compile(r"^# %%.*$", re.MULTILINE)
+
+
+class SubmissionError(ValueError):
+    """Input the grader cannot use; the message is one line that names the file."""
+
+
+def find_notebook(path: Path, assignment: str) -> Path:
+    """The file to grade: ``path`` itself, or the one submission inside a directory."""
+    if not path.exists():
+        raise SubmissionError(f"{path}: no such file or directory")
+    if path.is_file():
+        return path
+    candidates = sorted(p for p in path.iterdir() if p.suffix in (".ipynb", ".py") and p.is_file()
+                        and not p.name.startswith("."))
+    preferred = [p for p in candidates if p.stem == assignment]
+    if len(preferred) == 1:
+        return preferred[0]
+    notebooks = [p for p in candidates if p.suffix == ".ipynb"]
+    if len(notebooks) == 1:
+        return notebooks[0]
+    if not candidates:
+        raise SubmissionError(f"{path}: directory holds no .ipynb or .py submission")
+    names = ", ".join(p.name for p in candidates[:5])
+    raise SubmissionError(f"{path}: directory holds several submissions ({names}); name one")
+
+
+def _read_text(path: Path) -> str:
+    size = path.stat().st_size
+    if size == 0:
+        raise SubmissionError(f"{path}: file is empty")
+    if size > MAX_BYTES:
+        raise SubmissionError(f"{path}: file is {size // (1 << 20)} MiB, over the 20 MiB limit")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SubmissionError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise SubmissionError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def _source(value: Any) -> str:
+    if isinstance(value, list):
+        return "".join(str(v) for v in value)
+    return str(value) if value is not None else ""
+
+
+def notebook_cells(path: Path, text: str) -> list[dict[str, Any]]:
+    try:
+        nb = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SubmissionError(f"{path}: not a notebook (invalid JSON at line {exc.lineno})") from None
+    if not isinstance(nb, dict):
+        raise SubmissionError(f"{path}: not a notebook (JSON {type(nb).__name__}, not an object)")
+    major = nb.get("nbformat")
+    if major is None and "worksheets" not in nb:
+        raise SubmissionError(f"{path}: not a notebook (no 'nbformat' field)")
+    if isinstance(major, int) and major > 4:
+        raise SubmissionError(f"{path}: notebook format {major} is newer than this grader reads (4)")
+    if major == 4:
+        raw_cells = nb.get("cells")
+    elif major == 3 or "worksheets" in nb:  # nbformat 3 kept cells in worksheets, code in 'input'
+        raw_cells = [dict(c, source=c.get("input", c.get("source", "")))
+                     for ws in nb.get("worksheets") or [] for c in ws.get("cells") or []]
+    else:
+        raise SubmissionError(f"{path}: notebook format {major!r} is too old to read (3 or 4)")
+    if not isinstance(raw_cells, list):
+        raise SubmissionError(f"{path}: not a notebook (its 'cells' is not a list)")
+    cells = []
+    for index, cell in enumerate(raw_cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+        tags = metadata.get("tags") if isinstance(metadata.get("tags"), list) else []
+        if NOT_GRADED & {str(t) for t in tags}:
+            continue
+        cells.append({"index": index, "source": _source(cell.get("source"))})
+    return cells
+
+
+def script_cells(text: str) -> list[dict[str, Any]]:
+    starts = [m.start() for m in _PY_CELL.finditer(text)]
+    if not starts or starts[0] != 0:
+        starts = [0, *starts]
+    bounds = [*starts, len(text)]
+    cells = []
+    for index, (a, b) in enumerate(zip(bounds, bounds[1:])):
+        chunk = text[a:b]
+        first = chunk.split("\n", 1)[0]
+        if first.startswith("# %%") and any(t in first for t in NOT_GRADED):
+            continue
+        # keep line numbers true to the file: pad with the newlines that came before
+        cells.append({"index": index, "source": "\n" * text.count("\n", 0, a) + chunk})
+    return cells
+
+
+def load(path: Path, assignment: str) -> tuple[Path, list[dict[str, Any]]]:
+    """The submission file found at ``path`` and its code cells; raises :class:`SubmissionError`."""
+    path = find_notebook(Path(path), assignment)
+    text = _read_text(path)
+    if path.suffix == ".ipynb":
+        cells = notebook_cells(path, text)
+    elif path.suffix == ".py":
+        cells = script_cells(text)
+    else:
+        raise SubmissionError(f"{path}: expected a .ipynb notebook or a .py file")
+    if not any(c["source"].strip() for c in cells):
+        raise SubmissionError(f"{path}: holds no code to grade")
+    return path, cells

@@ -1,0 +1,1 @@
+"""The hidden pytest suites, one folder per assignment, shared by every grading path."""

@@ -1,0 +1,245 @@
+"""Run a submission's code on plain data. Shared by the worker (student code) and the grader's
+in-process reference, so both sides are called in exactly the same way.
+
+Nothing here knows an expected value: it executes cells, calls functions and turns what they
+return into plain data (see ``protocol``).
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import re
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+CELL_FILE = "<cell {index}>"
+_MAGIC = re.compile(r"^(\s*)([%!].*)$")
+
+
+class CallFailed(Exception):
+    """The submission's code raised, returned something unusable, or lacks a name."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind  # "not_implemented" | "exception" | "missing" | "bad_return" | "exit"
+        self.message = message
+
+    def as_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "message": self.message}
+
+
+def strip_magics(source: str) -> str:
+    """Comment out IPython magics and shell escapes (``%matplotlib``, ``!pip``)."""
+    return "\n".join(_MAGIC.sub(r"\1# \2", line) for line in source.split("\n"))
+
+
+def _where(tb: Any) -> str:
+    frames = [f for f in traceback.extract_tb(tb) if f.filename.startswith("<cell")]
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f" ({f.filename.strip('<>')}, line {f.lineno}{', in ' + f.name if f.name != '<module>' else ''})"
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = text[:300]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def new_namespace() -> dict[str, Any]:
+    return {"__name__": "__submission__", "__builtins__": builtins, "display": lambda *a, **k: None}
+
+
+def execute_cells(cells: list[dict[str, Any]], namespace: dict[str, Any]) -> list[dict[str, Any]]:
+    """Execute code cells in order, going on after a cell that fails; returns one note per failure."""
+    notes = []
+    for cell in cells:
+        index = cell["index"]
+        try:
+            code = compile(strip_magics(cell["source"]), CELL_FILE.format(index=index), "exec")
+            exec(code, namespace)
+        except SyntaxError as exc:
+            notes.append({"index": index, "error": f"SyntaxError: {exc.msg} (cell {index}, line "
+                          f"{exc.lineno})"})
+        except SystemExit as exc:
+            notes.append({"index": index, "error": f"the cell called sys.exit({exc.code!r}); ignored"})
+        except BaseException as exc:
+            notes.append({"index": index, "error": describe(exc) + _where(exc.__traceback__)})
+    return notes
+
+
+def resolve(namespace: dict[str, Any], name: str) -> Callable[..., Any]:
+    fn = namespace.get(name)
+    if fn is None:
+        raise CallFailed("missing", f"{name} is not defined in the submission")
+    if not callable(fn):
+        raise CallFailed("missing", f"{name} is defined but is a {type(fn).__name__}, not a function")
+    return fn
+
+
+def invoke(fn: Callable[..., Any], name: str, *args: Any, **kwargs: Any) -> Any:
+    """Call student code, turning whatever it raises into :class:`CallFailed`."""
+    try:
+        return fn(*args, **kwargs)
+    except CallFailed:
+        raise
+    except NotImplementedError as exc:
+        raise CallFailed("not_implemented", f"{name} raises NotImplementedError") from None
+    except SystemExit as exc:
+        raise CallFailed("exit", f"{name} called sys.exit({exc.code!r})") from None
+    except RecursionError:
+        raise CallFailed("exception", f"{name} recursed too deeply") from None
+    except MemoryError:
+        raise CallFailed("exception", f"{name} ran out of memory") from None
+    except BaseException as exc:
+        raise CallFailed("exception", f"{name} raised {describe(exc)}{_where(exc.__traceback__)}") \
+            from None
+
+
+def to_plain(value: Any, name: str, depth: int = 0) -> Any:
+    """Turn a return value into plain data: numbers, strings, numpy arrays, lists, dicts."""
+    if depth > 32:
+        raise CallFailed("bad_return", f"{name} returned a value nested too deeply")
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if type(value) is np.ndarray or (isinstance(value, np.generic) and type(value).__module__ == "numpy"):
+        if value.dtype.kind not in "biufc":
+            raise CallFailed("bad_return", f"{name} returned an array of dtype {value.dtype}")
+        return value
+    if type(value) in (list, tuple):
+        items = [to_plain(v, name, depth + 1) for v in value]
+        return tuple(items) if type(value) is tuple else items
+    if type(value) is dict:
+        return {str(k): to_plain(v, name, depth + 1) for k, v in value.items()}
+    module = type(value).__module__ or ""
+    if module.startswith("tensorflow") and hasattr(value, "numpy"):
+        try:
+            return to_plain(value.numpy(), name, depth + 1)
+        except CallFailed:
+            raise
+        except Exception:
+            pass
+    raise CallFailed(
+        "bad_return",
+        f"{name} returned a {type(value).__name__}; expected numbers, numpy arrays or tensors",
+    )
+
+
+def call_plain(ns: dict[str, Any], name: str, args: list, kwargs: dict) -> Any:
+    return to_plain(invoke(resolve(ns, name), name, *args, **kwargs), name)
+
+
+# --- TensorFlow calls -------------------------------------------------------------------------
+
+def _tf() -> Any:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import tensorflow as tf
+
+    return tf
+
+
+def session_config() -> Any:
+    """One thread per op and per graph: deterministic, and fair when several workers share cores."""
+    tf = _tf()
+    return tf.compat.v1.ConfigProto(intra_op_parallelism_threads=1, inter_op_parallelism_threads=1)
+
+
+class _Fetch:
+    def __init__(self, index: int):
+        self.index = index
+
+
+def _map(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    if isinstance(value, (list, tuple)):
+        return type(value)(_map(v, leaf) for v in value)
+    if isinstance(value, dict):
+        return {k: _map(v, leaf) for k, v in value.items()}
+    return leaf(value)
+
+
+def call_graph(ns: dict[str, Any], name: str, args: list, kwargs: dict, seed: int = 0) -> dict:
+    """Call ``name`` inside a fresh graph: arrays become placeholders (fed), tensors are run.
+
+    Returns ``{"value", "tensor", "dtype", "shape", "static_shape", "ops"}``: the evaluated result,
+    whether it was a graph tensor, its dtype and static shape, and the op types in the graph.
+    """
+    tf = _tf()
+    fn = resolve(ns, name)
+    graph = tf.Graph()
+    feeds: dict[Any, np.ndarray] = {}
+
+    def placeholder(value: Any) -> Any:
+        if isinstance(value, np.ndarray):
+            ph = tf.compat.v1.placeholder(tf.as_dtype(value.dtype), value.shape)
+            feeds[ph] = value
+            return ph
+        return value
+
+    with graph.as_default():
+        tf.compat.v1.set_random_seed(seed)
+        out = invoke(fn, name, *_map(list(args), placeholder), **_map(dict(kwargs), placeholder))
+        is_tensor = isinstance(out, (tf.Tensor, tf.Variable))
+        meta: dict[str, Any] = {"tensor": is_tensor, "dtype": None, "static_shape": None}
+        if is_tensor:
+            meta["dtype"] = out.dtype.name
+            meta["static_shape"] = out.shape.as_list() if out.shape.rank is not None else None
+        fetches: list[Any] = []
+
+        def collect(value: Any) -> Any:
+            if isinstance(value, (tf.Tensor, tf.Variable, tf.Operation)):
+                fetches.append(value)
+                return _Fetch(len(fetches) - 1)
+            return value
+
+        skeleton = _map(out, collect)
+        try:
+            with tf.compat.v1.Session(graph=graph, config=session_config()) as sess:
+                sess.run(tf.compat.v1.global_variables_initializer())
+                values = sess.run(fetches, feed_dict=feeds) if fetches else []
+        except CallFailed:
+            raise
+        except BaseException as exc:
+            raise CallFailed("exception", f"running the graph built by {name} raised "
+                             f"{describe(exc)}") from None
+        ops = sorted({op.type for op in graph.get_operations()})
+
+    def fill(value: Any) -> Any:
+        return values[value.index] if isinstance(value, _Fetch) else value
+
+    result = to_plain(_map(skeleton, fill), name)
+    meta.update(value=result, ops=ops,
+                shape=list(np.shape(result)) if not isinstance(result, (dict, list, tuple)) else None)
+    return meta
+
+
+def call_eager(ns: dict[str, Any], name: str, args: list, kwargs: dict) -> dict:
+    """Call ``name`` eagerly with arrays as ``tf.constant``; returns value and tensor metadata."""
+    tf = _tf()
+    fn = resolve(ns, name)
+
+    def constant(value: Any) -> Any:
+        return tf.constant(value) if isinstance(value, np.ndarray) else value
+
+    out = invoke(fn, name, *_map(list(args), constant), **_map(dict(kwargs), constant))
+    is_tensor = isinstance(out, (tf.Tensor, tf.Variable))
+    return {"value": to_plain(out, name), "tensor": is_tensor,
+            "dtype": out.dtype.name if is_tensor else None}
+
+
+MODES = {"plain": call_plain, "graph": call_graph, "eager": call_eager}
+
+
+def run_task(ns: dict[str, Any], assignment: str, name: str, kwargs: dict) -> Any:
+    """Run a task of ``autograder.tasks.<assignment>``: a trusted driver around student code."""
+    module = importlib.import_module(f"autograder.tasks.{assignment}")
+    if name not in getattr(module, "TASKS", ()):
+        raise CallFailed("missing", f"no task {name!r} for {assignment}")
+    return to_plain(getattr(module, name)(ns, **kwargs), name)
