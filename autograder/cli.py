@@ -60,20 +60,30 @@ def list_assignments() -> None:
 
 
 @main.command()
+@click.argument("assignments", nargs=-1)
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
               show_default=True, help="The repository root to write into.")
 @click.option("--check", is_flag=True, help="Only compare; exit 1 if a generated file drifted.")
-def generate(root: Path, check: bool) -> None:
-    """Write the student notebooks, reference solutions and nbgrader sources from the masters."""
+def generate(assignments: tuple[str, ...], root: Path, check: bool) -> None:
+    """Write student notebooks, reference solutions and nbgrader sources from the masters.
+
+    With no ASSIGNMENTS, every assignment of the manifest.
+    """
     from autograder.generate import command
 
-    if check:
-        problems = command.drift(root=root)
-        for problem in problems:
-            click.echo(problem)
-        sys.exit(1 if problems else 0)
-    for path in command.main(root=root):
-        click.echo(f"wrote {path}")
+    names = list(assignments) or None
+    try:
+        for name in names or []:
+            manifest.get(name)
+        if check:
+            problems = command.drift(root=root, assignments=names)
+            for problem in problems:
+                click.echo(problem)
+            sys.exit(1 if problems else 0)
+        for path in command.main(root=root, assignments=names):
+            click.echo(f"wrote {path}")
+    except (manifest.UnknownAssignment, ValueError, OSError) as exc:
+        fail(str(exc))
 
 
 @main.command()

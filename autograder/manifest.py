@@ -17,6 +17,10 @@ class Assignment:
 
 
 ASSIGNMENTS: tuple[Assignment, ...] = (
+    Assignment("tf_basics", "TensorFlow basics: constants, sessions, variables, placeholders", 20),
+    Assignment("losses", "Loss functions: squared loss and cross-entropy", 20),
+    Assignment("backprop", "The chain rule and backpropagation", 20),
+    Assignment("gradient_descent", "Gradient descent: batch, stochastic and mini-batch", 20),
     Assignment("mlp_mnist", "A multilayer perceptron learns MNIST", 20),
 )
 
