@@ -34,6 +34,7 @@ class DataSet:
         self._rng = np.random.default_rng(seed)
         self._order = np.arange(images.shape[0])
         self._pos = images.shape[0]  # forces a shuffle on the first batch
+        self._started = False
         self.epochs_completed = 0
 
     @property
@@ -57,8 +58,9 @@ class DataSet:
         if not 0 < batch_size <= self.num_examples:
             raise ValueError(f"batch_size must be in 1..{self.num_examples}, got {batch_size}")
         if self._pos + batch_size > self.num_examples:
-            if self._pos < self.num_examples:
+            if self._started:
                 self.epochs_completed += 1
+            self._started = True
             self._order = self._rng.permutation(self.num_examples)
             self._pos = 0
         idx = self._order[self._pos : self._pos + batch_size]

@@ -73,5 +73,5 @@ def close(actual: Any, expected: Any, what: str, *, tol: float = 1e-5, on: str =
     if err > tol:
         wrong = int(np.sum(np.abs(act - exp) / np.maximum(1e-8, np.abs(act) + np.abs(exp)) > tol))
         where = f" on {on}" if on else ""
-        raise GradingFailure(f"{what} differs from the correct result{where}: {wrong} of {exp.size} "
-                             f"value(s) off (largest relative error {err:.1e}, tolerance {tol:g})")
+        raise GradingFailure(f"{what}: {wrong} of {exp.size} value(s) differ from the correct "
+                             f"result{where} (largest relative error {err:.1e}, tolerance {tol:g})")

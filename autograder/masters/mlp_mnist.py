@@ -241,18 +241,21 @@ def predict(sess, x, logits, images):
 # the accuracy and Adam's training step. Then a session initialises the variables and trains.
 
 # %% tags=["demo"]
-tf1.reset_default_graph()
-tf1.set_random_seed(0)
-x = tf1.placeholder(tf.float32, [None, n_input])
-y = tf1.placeholder(tf.float32, [None, n_output])
-weights, biases = init_params(seed=0)
-pred = build_model(x, weights, biases)
-loss = build_loss(pred, y)
-accuracy = build_accuracy(pred, y)
-optm = tf1.train.AdamOptimizer(learning_rate).minimize(loss)
+graph = tf.Graph()  # the graph is explicit: TensorFlow 2 stays in eager mode everywhere else
+with graph.as_default():
+    tf1.set_random_seed(0)
+    x = tf1.placeholder(tf.float32, [None, n_input])
+    y = tf1.placeholder(tf.float32, [None, n_output])
+    weights, biases = init_params(seed=0)
+    pred = build_model(x, weights, biases)
+    loss = build_loss(pred, y)
+    accuracy = build_accuracy(pred, y)
+    probabilities = tf.nn.softmax(pred)
+    optm = tf1.train.AdamOptimizer(learning_rate).minimize(loss)
+    init = tf1.global_variables_initializer()
 
-sess = tf1.Session()
-sess.run(tf1.global_variables_initializer())
+sess = tf1.Session(graph=graph)
+sess.run(init)
 costs = train(sess, x, y, optm, loss, mnist.train, n_batch, n_iter, n_prt)
 
 plt.figure(figsize=(5, 3))
@@ -270,7 +273,7 @@ test_acc = sess.run(accuracy, feed_dict={x: mnist.test.images, y: mnist.test.lab
 print(f"Accuracy on the 10,000 test images: {test_acc:.4f}")
 
 classes = predict(sess, x, pred, mnist.test.images[:1])
-probs = sess.run(tf.nn.softmax(pred), feed_dict={x: mnist.test.images[:1]})[0]
+probs = sess.run(probabilities, feed_dict={x: mnist.test.images[:1]})[0]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7, 3))
 ax1.imshow(mnist.test.images[0].reshape(28, 28), cmap="gray")
 ax1.set_title(f"label {np.argmax(mnist.test.labels[0])}, predicted {classes[0]}")

