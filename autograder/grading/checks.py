@@ -39,7 +39,9 @@ def array(value: Any, what: str) -> np.ndarray:
 
 def shape(value: Any, expected: tuple[int | None, ...], what: str) -> np.ndarray:
     arr = array(value, what)
-    ok = arr.ndim == len(expected) and all(e is None or e == s for e, s in zip(expected, arr.shape))
+    ok = arr.ndim == len(expected) and all(
+        e is None or e == s for e, s in zip(expected, arr.shape, strict=True)
+    )
     if not ok:
         want = "[" + ", ".join("batch" if e is None else str(e) for e in expected) + "]"
         raise GradingFailure(f"{what} has shape {list(arr.shape)}, expected {want}")
