@@ -3,8 +3,10 @@
 #   make test   set up, then run ruff and the kit's own tests
 # Set-up: a virtualenv in .venv with the kit and its extras, and MNIST fetched and verified.
 
-PYTHON ?= $(shell for p in python3.12 python3.11 python3.10 python3; do \
-             command -v $$p >/dev/null 2>&1 && echo $$p && break; done)
+# The first interpreter that really runs and is a supported version (pyenv shims may not run).
+PYTHON ?= $(shell for p in python3.11 python3.12 python3.10 python3; do \
+             $$p -c 'import sys; assert (3, 10) <= sys.version_info[:2] < (3, 13)' >/dev/null 2>&1 \
+             && echo $$p && break; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
@@ -14,6 +16,7 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 .PHONY: setup demo test lint generate clean
 
 $(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "error: Python 3.10, 3.11 or 3.12 is needed" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
