@@ -4,14 +4,22 @@ Suites see a :class:`StudentProxy` as the ``student`` fixture and call
 ``student.call("build_model", x, w, b, mode="graph")``. Whatever goes wrong on the student's side
 (an exception, a hang, a dead worker, an unusable return value) arrives as :class:`StudentError`
 with a message for the report.
+
+Everything that comes back from the worker is untrusted: replies are decoded into plain data
+(``protocol``), their size is capped, error messages are cleaned of control characters and cut
+short, and the worker's report on loading is checked before anyone reads it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import re
+import select
+import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -19,11 +27,21 @@ from pathlib import Path
 from typing import Any
 
 from autograder.data import input_data, mnist
-from autograder.worker import protocol
-from autograder.worker.limits import Limits, apply
+from autograder.worker import protocol, sandbox
+from autograder.worker.limits import Limits
 
 # Variables the worker may inherit; everything else is scrubbed.
 KEEP_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "PYTHONHASHSEED")
+KINDS = ("not_implemented", "exception", "missing", "bad_return", "signature", "timeout", "crash",
+         "exit")
+MAX_SKIPPED_CELLS = 3  # cells that hang or end the process, left out on the next try
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: Any, limit: int = 1000) -> str:
+    """Text from the worker, safe to show: no terminal escapes or control characters, cut short."""
+    text = _CONTROL.sub("", str(text))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class StudentError(Exception):
@@ -56,8 +74,9 @@ class CappedLog:
 
     def text(self) -> str:
         middle = f"\n[... {self.dropped} bytes of output dropped ...]\n" if self.dropped else ""
-        return (bytes(self.head).decode("utf-8", "replace") + middle
-                + bytes(self.tail).decode("utf-8", "replace"))
+        raw = (bytes(self.head).decode("utf-8", "replace") + middle
+               + bytes(self.tail).decode("utf-8", "replace"))
+        return clean(raw, limit=self.cap + 200)
 
 
 def worker_mnist_dir(root: Path) -> Path:
@@ -65,6 +84,8 @@ def worker_mnist_dir(root: Path) -> Path:
     source = mnist.ensure(names=(mnist.TRAIN_IMAGES, mnist.TRAIN_LABELS, mnist.TEST_IMAGES))
     target = root / "mnist"
     target.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:  # a worker under its own uid must be able to reach (not list) it
+        os.chmod(root, 0o711)
     for name in (mnist.TRAIN_IMAGES, mnist.TRAIN_LABELS, mnist.TEST_IMAGES):
         link = target / name
         if not link.exists():
@@ -75,19 +96,38 @@ def worker_mnist_dir(root: Path) -> Path:
     return target
 
 
+def _check_load_report(report: Any) -> dict[str, Any]:
+    """The worker's account of running the cells, as plain notes, or StudentError."""
+    ok = (isinstance(report, dict) and isinstance(report.get("notes"), list)
+          and isinstance(report.get("defined"), list)
+          and all(isinstance(n, dict) and type(n.get("index")) is int for n in report["notes"]))
+    if not ok:
+        raise StudentError("bad_return", "running the submission's cells sent back an unusable "
+                           "report")
+    notes = [{"index": n["index"], "error": clean(n.get("error", ""), 500)}
+             for n in report["notes"][:50]]
+    return {"notes": notes, "defined": [clean(d, 100) for d in report["defined"][:1000]]}
+
+
 class Worker:
-    """One worker process running one submission."""
+    """One sandboxed worker process running one submission (see ``autograder.worker.sandbox``)."""
 
     def __init__(self, *, assignment: str, cells: list[dict[str, Any]], limits: Limits,
-                 mnist_dir: Path):
+                 mnist_dir: Path, skipped: dict[int, str] | None = None):
         self.assignment = assignment
-        self.cells = cells
+        self.cells = [c for c in cells if c["index"] not in (skipped or {})]
+        self.skipped = dict(skipped or {})  # cells left out, with why: they open the load notes
         self.limits = limits
         self.log = CappedLog(limits.output_bytes)
         self._next_id = 0
+        self.current_cell: int | None = None  # the cell running when the worker last spoke
+        self.ended = ""  # how the process ended, once it has
+        self._isolation: dict[str, Any] | None = None
         self.home = Path(tempfile.mkdtemp(prefix="autograder-worker-"))
         to_worker_r, self._to_worker = os.pipe()
         self._from_worker, from_worker_w = os.pipe()
+        self._status, status_w = os.pipe()
+        lifeline_r, self._lifeline = os.pipe()  # closing our end ends the worker's whole tree
         env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
         env.update({
             "HOME": str(self.home), "TMPDIR": str(self.home), "MPLBACKEND": "Agg",
@@ -96,14 +136,16 @@ class Worker:
             mnist.ENV_DIR: str(mnist_dir), mnist.ENV_SOURCES: "",
             input_data.ENV_WITHHOLD: "1",
         })
+        child_fds = (to_worker_r, from_worker_w, status_w, lifeline_r)
+        command = sandbox.command(fds=(to_worker_r, from_worker_w), status_fd=status_w,
+                                  lifeline_fd=lifeline_r, home=str(self.home),
+                                  lend=[str(mnist_dir)], hide=[str(mnist.cache_dir())],
+                                  limits=limits)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.worker.server", str(to_worker_r), str(from_worker_w)],
-            pass_fds=(to_worker_r, from_worker_w), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.home, env=env,
-            start_new_session=True, preexec_fn=lambda: apply(limits),
-        )
-        os.close(to_worker_r)
-        os.close(from_worker_w)
+            command, pass_fds=child_fds, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, cwd=self.home, env=env, start_new_session=True)
+        for fd in child_fds:
+            os.close(fd)
         self._drain = threading.Thread(target=self._drain_output, daemon=True)
         self._drain.start()
         self.load_report: dict[str, Any] | None = None
@@ -112,16 +154,42 @@ class Worker:
     def _drain_output(self) -> None:
         stream = self.process.stdout
         assert stream is not None
-        while chunk := stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536):
+        while chunk := stream.read1(65536):
             self.log.feed(chunk)
+
+    @property
+    def isolation(self) -> dict[str, Any]:
+        """What the sandbox achieved (``processes``, ``network``, ``files``, ``user``, ``notes``),
+        as reported by the launcher before any student code ran; ``{}`` if it said nothing."""
+        if self._isolation is None:
+            data, deadline = b"", time.monotonic() + 30
+            while self._status >= 0 and time.monotonic() < deadline:
+                if not select.select([self._status], [], [], deadline - time.monotonic())[0]:
+                    break
+                chunk = os.read(self._status, 4096)
+                if not chunk:
+                    break
+                data += chunk
+            try:
+                parsed = json.loads(data.decode("utf-8", "replace") or "{}")
+            except ValueError:
+                parsed = {}
+            self._isolation = parsed if isinstance(parsed, dict) else {}
+        return self._isolation
 
     def load(self) -> dict[str, Any]:
         """Run the submission's cells in the worker (once); raises StudentError if it cannot."""
         if self.load_report is None and self.load_error is None:
             try:
-                self.load_report = self.request({"op": "load", "assignment": self.assignment,
-                                                 "cells": self.cells}, self.limits.load_timeout,
-                                                what="running the submission's cells")
+                if "error" in self.isolation:
+                    raise StudentError("crash", "the grader could not set up the sandbox for the "
+                                       f"submission: {clean(self.isolation['error'], 300)}")
+                report = self.request({"op": "load", "assignment": self.assignment,
+                                       "cells": self.cells}, self.limits.load_timeout,
+                                      what="running the submission's cells")
+                self.load_report = _check_load_report(report)
+                self.load_report["notes"][:0] = [{"index": i, "error": why}
+                                                 for i, why in sorted(self.skipped.items())]
             except StudentError as exc:
                 self.load_error = exc
         if self.load_error is not None:
@@ -129,31 +197,41 @@ class Worker:
         assert self.load_report is not None
         return self.load_report
 
+    def _read_reply(self, deadline: float) -> dict[str, Any]:
+        limit = self.limits.reply_bytes + protocol.MAX_HEADER
+        while True:
+            reply = protocol.decode(protocol.read_frame(self._from_worker, deadline, limit))
+            if not isinstance(reply, dict):
+                raise protocol.ProtocolError("a reply that is not a message")
+            if reply.get("id") != self._next_id:
+                continue  # a stale reply, e.g. written by a process the submission forked
+            if "progress" in reply:
+                self.current_cell = reply["progress"] if type(reply["progress"]) is int else None
+                continue
+            return reply
+
     def request(self, message: dict[str, Any], timeout: float, what: str) -> Any:
         self._next_id += 1
         message = {**message, "id": self._next_id}
         try:
             protocol.write_frame(self._to_worker, protocol.encode(message))
-            deadline = time.monotonic() + timeout
-            while True:
-                reply = protocol.decode(protocol.read_frame(self._from_worker, deadline))
-                if isinstance(reply, dict) and reply.get("id") == self._next_id:
-                    break
+            reply = self._read_reply(time.monotonic() + timeout)
         except protocol.Timeout:
             self.kill()
             raise StudentError("timeout", f"{what} took longer than {timeout:g} s and was stopped") \
                 from None
         except (protocol.Closed, BrokenPipeError):
+            self.ended = self._exit_description()
             raise StudentError("crash", f"the submission's process died while {what} "
-                               f"({self._exit_description()})") from None
+                               f"({self.ended})") from None
         except protocol.ProtocolError as exc:
             self.kill()
             raise StudentError("bad_return", f"{what} sent back unusable data: {exc}") from None
         if reply.get("ok") is True:
             return reply.get("result")
         error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
-        raise StudentError(str(error.get("kind", "exception")),
-                           str(error.get("message", "unknown error"))[:1000])
+        kind = error.get("kind") if error.get("kind") in KINDS else "exception"
+        raise StudentError(str(kind), clean(error.get("message", "unknown error")))
 
     def _exit_description(self) -> str:
         try:
@@ -161,45 +239,58 @@ class Worker:
         except subprocess.TimeoutExpired:
             self.kill()
             return "it stopped answering"
-        if code < 0:
+        if code >= 0:
+            return f"it ended itself with exit status {code}"
+        try:
             name = signal.Signals(-code).name
-            if name == "SIGKILL":
-                return "killed by SIGKILL, often a memory or CPU limit"
-            if name == "SIGXCPU":
-                return "CPU time limit exceeded"
-            return f"killed by {name}"
-        return f"exit status {code}"
+        except ValueError:
+            return f"killed by signal {-code}"
+        return {
+            "SIGKILL": "killed by SIGKILL, often a memory or CPU limit",
+            "SIGXCPU": f"it used more than the {self.limits.cpu_seconds} s of CPU time allowed",
+            "SIGSEGV": "it crashed with a segmentation fault",
+            "SIGABRT": "it aborted, often TensorFlow running out of memory",
+        }.get(name, f"killed by {name}")
 
     @property
     def alive(self) -> bool:
         return self.process.poll() is None
 
     def kill(self) -> None:
-        """Kill the worker's whole process group and reap it."""
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        """End the worker and everything it started, and reap it.
+
+        Closing the lifeline tells the launcher to kill the worker's tree and to exit once
+        nothing is left; should the launcher not exit, its process group is killed.
+        """
+        if self._lifeline >= 0:
+            os.close(self._lifeline)
+            self._lifeline = -1
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            pass
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=10)
 
     def close(self) -> None:
         self.kill()
-        for fd in (self._to_worker, self._from_worker):
-            try:
+        for name in ("_to_worker", "_from_worker", "_status"):
+            fd = getattr(self, name)
+            if fd >= 0:
                 os.close(fd)
-            except OSError:
-                pass
+                setattr(self, name, -1)
         self._drain.join(timeout=2)
-        import shutil
-
         shutil.rmtree(self.home, ignore_errors=True)
 
 
 class StudentProxy:
-    """The suites' handle on the submission. Restarts the worker after a crash or a timeout."""
+    """The suites' handle on the submission. Restarts the worker after a crash or a timeout.
+
+    If a cell hangs or ends the worker's process while the submission loads, that cell is left
+    out (at most ``MAX_SKIPPED_CELLS`` of them) and the submission is loaded again without it,
+    so that the functions of the other cells can still be graded.
+    """
 
     def __init__(self, *, assignment: str, cells: list[dict[str, Any]], limits: Limits,
                  scratch: Path):
@@ -208,6 +299,7 @@ class StudentProxy:
         self.limits = limits
         self.mnist_dir = worker_mnist_dir(scratch)
         self.workers: list[Worker] = []
+        self.skipped: dict[int, str] = {}  # cell index -> why it was left out
         self._worker: Worker | None = None
         self._load_error: StudentError | None = None
 
@@ -217,26 +309,53 @@ class StudentProxy:
             if self._worker is not None:
                 self._worker.close()
             self._worker = Worker(assignment=self.assignment, cells=self.cells,
-                                  limits=self.limits, mnist_dir=self.mnist_dir)
+                                  limits=self.limits, mnist_dir=self.mnist_dir,
+                                  skipped=self.skipped)
             self.workers.append(self._worker)
 
     def _ready(self) -> Worker:
         # A submission whose cells cannot be run once will not run the second time either.
         if self._load_error is not None:
             raise self._load_error
-        self.start()
-        assert self._worker is not None
-        try:
-            self._worker.load()
-        except StudentError as exc:
-            self._load_error = StudentError(exc.kind, f"the submission could not be loaded: {exc}")
-            raise self._load_error from None
-        return self._worker
+        while True:
+            self.start()
+            worker = self._worker
+            assert worker is not None
+            try:
+                worker.load()
+            except StudentError as exc:
+                if not self._skip(worker, exc):
+                    self._load_error = StudentError(
+                        exc.kind, f"the submission could not be loaded: {exc}")
+                    raise self._load_error from None
+                continue
+            return worker
+
+    def _skip(self, worker: Worker, exc: StudentError) -> bool:
+        """Leave out the cell that hung or ended the process, if that is why loading failed."""
+        cell = worker.current_cell
+        if (exc.kind not in ("timeout", "crash") or cell is None or cell in self.skipped
+                or len(self.skipped) >= MAX_SKIPPED_CELLS):
+            return False
+        if exc.kind == "timeout":
+            why = (f"it was still running after {self.limits.load_timeout:g} s, so the grader "
+                   "stopped it and ran the other cells without it")
+        else:
+            why = (f"it ended the submission's process ({worker.ended}), so the grader ran the "
+                   "other cells without it")
+        self.skipped[cell] = why
+        worker.kill()
+        return True
 
     @property
     def load_report(self) -> dict[str, Any]:
         """What running the cells reported: ``{"notes": [...], "defined": [...]}``."""
         return self._ready().load_report or {}
+
+    @property
+    def isolation(self) -> dict[str, Any]:
+        """What the sandbox of the latest worker achieved (see :attr:`Worker.isolation`)."""
+        return self._worker.isolation if self._worker is not None else {}
 
     def call(self, name: str, *args: Any, mode: str = "plain", timeout: float | None = None,
              **kwargs: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from autograder.grading.results import GradeResult
@@ -14,7 +15,7 @@ def _points(x: float) -> str:
 
 def print_report(result: GradeResult, console: Console | None = None) -> None:
     console = console or Console()
-    table = Table(title=f"{result.assignment}: {result.submission}", title_justify="left",
+    table = Table(title=escape(f"{result.assignment}: {result.submission}"), title_justify="left",
                   show_lines=False, expand=False)
     table.add_column("", width=2)
     table.add_column("test")
@@ -22,10 +23,10 @@ def print_report(result: GradeResult, console: Console | None = None) -> None:
     table.add_column("why not", overflow="fold", max_width=70)
     for t in result.tests:
         mark = "[green]✓[/]" if t.status == "passed" else "[red]✗[/]"
-        table.add_row(mark, t.name, f"{_points(t.score)}/{_points(t.max_score)}",
-                      "" if t.status == "passed" else t.output)
+        table.add_row(mark, escape(t.name), f"{_points(t.score)}/{_points(t.max_score)}",
+                      "" if t.status == "passed" else escape(t.output))
     console.print(table)
     for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     console.print(f"[bold]total: {_points(result.score)} / {_points(result.max_score)}[/]  "
                   f"({result.execution_time:.1f} s)", highlight=False)

@@ -7,6 +7,7 @@ syntax error in one part does not hide the functions of the others.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -28,8 +29,13 @@ def find_notebook(path: Path, assignment: str) -> Path:
         raise SubmissionError(f"{path}: no such file or directory")
     if path.is_file():
         return path
-    candidates = sorted(p for p in path.iterdir() if p.suffix in (".ipynb", ".py") and p.is_file()
-                        and not p.name.startswith("."))
+    if not path.is_dir():
+        raise SubmissionError(f"{path}: not a regular file or a directory")
+    try:
+        candidates = sorted(p for p in path.iterdir() if p.suffix in (".ipynb", ".py")
+                            and p.is_file() and not p.name.startswith("."))
+    except OSError as exc:
+        raise SubmissionError(f"{path}: cannot be read ({exc.strerror})") from None
     preferred = [p for p in candidates if p.stem == assignment]
     if len(preferred) == 1:
         return preferred[0]
@@ -49,7 +55,7 @@ def _read_text(path: Path) -> str:
     if size > MAX_BYTES:
         raise SubmissionError(f"{path}: file is {size // (1 << 20)} MiB, over the 20 MiB limit")
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the code
     except UnicodeDecodeError as exc:
         raise SubmissionError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
@@ -62,25 +68,39 @@ def _source(value: Any) -> str:
     return str(value) if value is not None else ""
 
 
+def _v3_cells(path: Path, worksheets: Any) -> list[Any]:
+    """nbformat 3 kept the cells in worksheets, and a code cell's source in ``input``."""
+    if not isinstance(worksheets, list) or not all(isinstance(w, dict) for w in worksheets):
+        raise SubmissionError(f"{path}: not a notebook (its 'worksheets' is not a list)")
+    cells = [c for ws in worksheets for c in (ws.get("cells") or [])]
+    return [dict(c, source=c.get("input", c.get("source", ""))) if isinstance(c, dict) else c
+            for c in cells]
+
+
 def notebook_cells(path: Path, text: str) -> list[dict[str, Any]]:
     try:
         nb = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SubmissionError(f"{path}: not a notebook (invalid JSON at line {exc.lineno})") from None
+    except RecursionError:
+        raise SubmissionError(f"{path}: not a notebook (JSON nested too deeply)") from None
     if not isinstance(nb, dict):
         raise SubmissionError(f"{path}: not a notebook (JSON {type(nb).__name__}, not an object)")
     major = nb.get("nbformat")
     if major is None and "worksheets" not in nb:
         raise SubmissionError(f"{path}: not a notebook (no 'nbformat' field)")
-    if isinstance(major, int) and major > 4:
-        raise SubmissionError(f"{path}: notebook format {major} is newer than this grader reads (4)")
+    if major is not None and type(major) is not int:
+        raise SubmissionError(f"{path}: not a notebook (its 'nbformat' is not a number)")
+    if major is not None and major > 4:
+        raise SubmissionError(f"{path}: notebook format {major} is newer than this grader reads "
+                              "(3 or 4); save it as format 4")
     if major == 4:
         raw_cells = nb.get("cells")
-    elif major == 3 or "worksheets" in nb:  # nbformat 3 kept cells in worksheets, code in 'input'
-        raw_cells = [dict(c, source=c.get("input", c.get("source", "")))
-                     for ws in nb.get("worksheets") or [] for c in ws.get("cells") or []]
+    elif major == 3 or (major is None and "worksheets" in nb):
+        raw_cells = _v3_cells(path, nb.get("worksheets"))
     else:
-        raise SubmissionError(f"{path}: notebook format {major!r} is too old to read (3 or 4)")
+        raise SubmissionError(f"{path}: notebook format {major} is too old to read (3 or 4); "
+                              "open and save it in Jupyter to upgrade it")
     if not isinstance(raw_cells, list):
         raise SubmissionError(f"{path}: not a notebook (its 'cells' is not a list)")
     cells = []
@@ -101,7 +121,7 @@ def script_cells(text: str) -> list[dict[str, Any]]:
         starts = [0, *starts]
     bounds = [*starts, len(text)]
     cells = []
-    for index, (a, b) in enumerate(zip(bounds, bounds[1:])):
+    for index, (a, b) in enumerate(itertools.pairwise(bounds)):
         chunk = text[a:b]
         first = chunk.split("\n", 1)[0]
         if first.startswith("# %%") and any(t in first for t in NOT_GRADED):

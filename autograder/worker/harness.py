@@ -8,8 +8,12 @@ return into plain data (see ``protocol``).
 from __future__ import annotations
 
 import builtins
+import errno
 import importlib
+import inspect
 import re
+import resource
+import socket
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +29,8 @@ class CallFailed(Exception):
 
     def __init__(self, kind: str, message: str):
         super().__init__(message)
-        self.kind = kind  # "not_implemented" | "exception" | "missing" | "bad_return" | "exit"
+        # "not_implemented" | "exception" | "missing" | "signature" | "bad_return" | "exit"
+        self.kind = kind
         self.message = message
 
     def as_dict(self) -> dict[str, str]:
@@ -45,10 +50,41 @@ def _where(tb: Any) -> str:
     return f" ({f.filename.strip('<>')}, line {f.lineno}{', in ' + f.name if f.name != '<module>' else ''})"
 
 
+def _safe_str(value: Any, repr_: bool = False) -> str:
+    """``str``/``repr`` of a value the submission made; its own ``__str__`` may raise."""
+    try:
+        return repr(value) if repr_ else str(value)
+    except BaseException:
+        return f"<a {type(value).__name__} that cannot be shown>"
+
+
+def _hint(exc: BaseException) -> str:
+    """What a student should know about errors that the sandbox causes on purpose."""
+    try:  # errno may be a property of the submission's own exception class
+        code = exc.errno if isinstance(exc, OSError) else None
+    except BaseException:
+        return ""
+    if isinstance(exc, socket.gaierror) or code in (errno.ENETUNREACH, errno.EHOSTUNREACH,
+                                                     errno.ECONNREFUSED):
+        return "; submissions have no network access while they are graded"
+    if isinstance(exc, BlockingIOError) and code == errno.EAGAIN:
+        limit = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+        if limit != resource.RLIM_INFINITY:
+            return f"; a submission may run at most {limit} processes and threads"
+    return ""
+
+
 def describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    text = text[:300]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    text = _safe_str(exc).strip()
+    text = text.splitlines()[0][:300] if text else ""
+    return (f"{type(exc).__name__}: {text}" if text else type(exc).__name__) + _hint(exc)
+
+
+def _memory_limit() -> str:
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if limit == resource.RLIM_INFINITY:
+        return ""
+    return f" (the limit is {limit / (1 << 30):.3g} GiB of address space)"
 
 
 def new_namespace() -> dict[str, Any]:
@@ -67,7 +103,8 @@ def execute_cells(cells: list[dict[str, Any]], namespace: dict[str, Any]) -> lis
             notes.append({"index": index, "error": f"SyntaxError: {exc.msg} (cell {index}, line "
                           f"{exc.lineno})"})
         except SystemExit as exc:
-            notes.append({"index": index, "error": f"the cell called sys.exit({exc.code!r}); ignored"})
+            notes.append({"index": index, "error": f"the cell called sys.exit("
+                          f"{_safe_str(exc.code, repr_=True)}); ignored"})
         except BaseException as exc:
             notes.append({"index": index, "error": describe(exc) + _where(exc.__traceback__)})
     return notes
@@ -82,20 +119,35 @@ def resolve(namespace: dict[str, Any], name: str) -> Callable[..., Any]:
     return fn
 
 
+def check_signature(fn: Callable[..., Any], name: str, args: tuple, kwargs: dict) -> None:
+    """Fail with a clear message if ``fn`` cannot take these arguments at all."""
+    try:
+        signature = inspect.signature(fn)
+    except Exception:  # a builtin or an odd callable: the call itself will tell
+        return
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise CallFailed("signature", f"{name} cannot be called the way the assignment asks "
+                         f"({exc}); compare its parameters with the docstring") from None
+
+
 def invoke(fn: Callable[..., Any], name: str, *args: Any, **kwargs: Any) -> Any:
     """Call student code, turning whatever it raises into :class:`CallFailed`."""
+    check_signature(fn, name, args, kwargs)
     try:
         return fn(*args, **kwargs)
     except CallFailed:
         raise
-    except NotImplementedError as exc:
+    except NotImplementedError:
         raise CallFailed("not_implemented", f"{name} raises NotImplementedError") from None
     except SystemExit as exc:
-        raise CallFailed("exit", f"{name} called sys.exit({exc.code!r})") from None
+        raise CallFailed("exit", f"{name} called sys.exit({_safe_str(exc.code, repr_=True)})") \
+            from None
     except RecursionError:
         raise CallFailed("exception", f"{name} recursed too deeply") from None
     except MemoryError:
-        raise CallFailed("exception", f"{name} ran out of memory") from None
+        raise CallFailed("exception", f"{name} ran out of memory{_memory_limit()}") from None
     except BaseException as exc:
         raise CallFailed("exception", f"{name} raised {describe(exc)}{_where(exc.__traceback__)}") \
             from None
@@ -124,6 +176,10 @@ def to_plain(value: Any, name: str, depth: int = 0) -> Any:
             raise
         except Exception:
             pass
+    for base in (bool, int, float, str, list, tuple, dict, np.ndarray, np.generic):
+        if isinstance(value, base):  # a subclass can pretend (its own __eq__, __float__, ...)
+            raise CallFailed("bad_return", f"{name} returned a {type(value).__name__}, a subclass "
+                             f"of {base.__name__}; return a plain {base.__name__} instead")
     raise CallFailed(
         "bad_return",
         f"{name} returned a {type(value).__name__}; expected numbers, numpy arrays or tensors",

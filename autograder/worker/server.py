@@ -1,18 +1,22 @@
 """The worker: a process that holds one submission and answers the grader's requests.
 
-Started by the grader as ``python -m autograder.worker.server FD_IN FD_OUT``. It reads framed
-requests from FD_IN and writes framed replies to FD_OUT (see ``protocol``); the submission's own
-prints go to stdout/stderr, which the grader drains into a capped log. A request is one of
+Started (inside the sandbox, see ``sandbox``) as
+``python -m autograder.worker.server FD_IN FD_OUT [MAX_REPLY]``. It reads framed requests from
+FD_IN and writes framed replies to FD_OUT (see ``protocol``); the submission's own prints go to
+stdout/stderr, which the grader drains into a capped log. A request is one of
 
 ``{"op": "load", "assignment": ..., "cells": [{"index", "source"}]}``
 ``{"op": "call", "mode": "plain"|"graph"|"eager", "name": ..., "args": [...], "kwargs": {...}}``
 ``{"op": "task", "name": ..., "kwargs": {...}}``
 
 and a reply is ``{"id", "ok": true, "result": ...}`` or ``{"id", "ok": false, "error": {...}}``.
+While loading, ``{"id", "progress": index}`` precedes each cell. Nothing here is trusted by the
+grader: the submission runs in this process and could write any reply it likes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Any
@@ -21,35 +25,62 @@ from autograder.worker import harness, protocol
 
 
 class Worker:
-    def __init__(self) -> None:
+    def __init__(self, fd_out: int, max_reply: int) -> None:
         self.namespace = harness.new_namespace()
         self.assignment = ""
+        self.fd_out = fd_out
+        self.max_reply = max_reply
+        self.pid = os.getpid()
+
+    def only_the_server(self) -> None:
+        """A process the submission forked must not go on as a second server: it ends here."""
+        if os.getpid() != self.pid:
+            os._exit(0)
+
+    def load(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Run the cells one by one, telling the grader which one is running (if one hangs or
+        ends the process, the grader knows which to leave out next time)."""
+        self.assignment = str(request["assignment"])
+        notes = []
+        for cell in request["cells"]:
+            protocol.write_frame(self.fd_out, protocol.encode({"id": request.get("id"),
+                                                               "progress": cell["index"]}))
+            notes += harness.execute_cells([cell], self.namespace)
+            self.only_the_server()
+        defined = sorted(k for k, v in self.namespace.items()
+                         if callable(v) and not k.startswith("_"))
+        return {"notes": notes, "defined": defined}
 
     def handle(self, request: dict[str, Any]) -> Any:
         op = request.get("op")
         if op == "load":
-            self.assignment = str(request["assignment"])
-            notes = harness.execute_cells(request["cells"], self.namespace)
-            defined = sorted(k for k, v in self.namespace.items()
-                             if callable(v) and not k.startswith("_"))
-            return {"notes": notes, "defined": defined}
+            return self.load(request)
         if op == "call":
             mode = harness.MODES[request["mode"]]
-            return mode(self.namespace, request["name"], request.get("args", []),
-                        request.get("kwargs", {}))
+            return self.checked(request["name"], mode(self.namespace, request["name"],
+                                                      request.get("args", []),
+                                                      request.get("kwargs", {})))
         if op == "task":
-            return harness.run_task(self.namespace, self.assignment, request["name"],
-                                    request.get("kwargs", {}))
+            return self.checked(request["name"], harness.run_task(
+                self.namespace, self.assignment, request["name"], request.get("kwargs", {})))
         if op == "ping":
             return "pong"
         raise harness.CallFailed("exception", f"unknown request {op!r}")
 
+    def checked(self, name: str, result: Any) -> Any:
+        size = protocol.size_of(result)
+        if size > self.max_reply:
+            raise harness.CallFailed("bad_return", f"{name} returned {protocol.human(size)} of "
+                                     f"data; a result may be at most "
+                                     f"{protocol.human(self.max_reply)}")
+        return result
 
-def serve(fd_in: int, fd_out: int) -> None:
-    worker = Worker()
+
+def serve(fd_in: int, fd_out: int, max_reply: int = protocol.MAX_FRAME) -> None:
+    worker = Worker(fd_out, max_reply)
     while True:
         try:
-            request = protocol.decode(protocol.read_frame(fd_in))
+            request = protocol.decode(protocol.read_frame(fd_in), max_header=protocol.MAX_FRAME)
         except protocol.Closed:
             return
         reply: dict[str, Any] = {"id": request.get("id")}
@@ -65,16 +96,19 @@ def serve(fd_in: int, fd_out: int) -> None:
         except BaseException as exc:  # the worker must answer whatever happened
             reply.update(ok=False, error={"kind": "exception", "message": harness.describe(exc)})
             payload = protocol.encode(reply)
-        sys.stdout.flush()
-        sys.stderr.flush()
+        worker.only_the_server()
+        for stream in (sys.stdout, sys.stderr):  # the submission may have replaced or closed them
+            with contextlib.suppress(Exception):
+                stream.flush()
         protocol.write_frame(fd_out, payload)
 
 
 def main() -> None:
     fd_in, fd_out = int(sys.argv[1]), int(sys.argv[2])
+    max_reply = int(sys.argv[3]) if len(sys.argv) > 3 else protocol.MAX_FRAME
     os.set_inheritable(fd_in, False)
     os.set_inheritable(fd_out, False)
-    serve(fd_in, fd_out)
+    serve(fd_in, fd_out, max_reply)
     os._exit(0)
 
 
