@@ -74,9 +74,24 @@ def _hint(exc: BaseException) -> str:
     return ""
 
 
+_TF_NOISE = ("Graph execution error", "Detected at node", "Node:", "[[", "File ", "{{")
+
+
+def _first_useful_line(exc: BaseException, text: str) -> str:
+    """TensorFlow's runtime errors start with "Graph execution error:"; the line that says what
+    went wrong ("You must feed a value for placeholder ...") comes later."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    if (type(exc).__module__ or "").startswith("tensorflow"):
+        useful = [ln for ln in lines if not ln.startswith(_TF_NOISE)]
+        if useful:
+            return useful[0]
+    return lines[0]
+
+
 def describe(exc: BaseException) -> str:
-    text = _safe_str(exc).strip()
-    text = text.splitlines()[0][:300] if text else ""
+    text = _first_useful_line(exc, _safe_str(exc))[:300]
     return (f"{type(exc).__name__}: {text}" if text else type(exc).__name__) + _hint(exc)
 
 
@@ -139,8 +154,14 @@ def invoke(fn: Callable[..., Any], name: str, *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
     except CallFailed:
         raise
-    except NotImplementedError:
-        raise CallFailed("not_implemented", f"{name} raises NotImplementedError") from None
+    except NotImplementedError as exc:
+        # The stub's own `raise NotImplementedError` sits in a cell; one raised deeper down (numpy
+        # asked to convert a graph tensor, say) is an ordinary error with a message worth showing.
+        frames = traceback.extract_tb(exc.__traceback__)
+        if frames and frames[-1].filename.startswith("<cell"):
+            raise CallFailed("not_implemented", f"{name} raises NotImplementedError") from None
+        raise CallFailed("exception", f"{name} raised {describe(exc)}{_where(exc.__traceback__)}") \
+            from None
     except SystemExit as exc:
         raise CallFailed("exit", f"{name} called sys.exit({_safe_str(exc.code, repr_=True)})") \
             from None
