@@ -50,7 +50,8 @@ def test_student_notebook_holds_no_solution_or_hidden_test(assignment: str):
         if "solution" in cell.tags for line in cell.source.split("\n")
     } - {line.strip() for cell in pipelines.build(assignment, pipelines.STUDENT)
          for line in cell.source.split("\n")}
-    leaked = [line for line in solution_lines if len(line) > 12 and line in code]
+    code_lines = {line.strip() for line in code.split("\n")}
+    leaked = [line for line in solution_lines if len(line) > 12 and line in code_lines]
     assert not leaked, leaked
     suite = ROOT / "autograder" / "suites" / assignment
     for test_file in suite.glob("test_*.py"):

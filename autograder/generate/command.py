@@ -5,8 +5,9 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from autograder.generate import notebook, pipelines
+from autograder.generate import nbgrader_source, notebook, pipelines
 from autograder.manifest import ASSIGNMENTS
+from autograder.nbgrader.config import config_text
 
 
 def outputs(assignment: str) -> dict[str, str]:
@@ -19,13 +20,25 @@ def outputs(assignment: str) -> dict[str, str]:
         cells = pipelines.build(assignment, pipeline)
         nb = notebook.to_notebook(cells, assignment=assignment, role=role)
         files[f"{folder}/{assignment}/{assignment}.ipynb"] = notebook.dumps(nb)
+    files[f"course/source/{assignment}/{assignment}.ipynb"] = nbgrader_notebook(assignment)
     return files
+
+
+def nbgrader_notebook(assignment: str) -> str:
+    """The nbgrader source: the master's cells with nbgrader metadata, one test cell per test."""
+    from autograder.nbgrader.suite import collect  # runs pytest's collection: loaded when needed
+
+    cells = nbgrader_source.add_test_cells(pipelines.build(assignment, pipelines.NBGRADER_SOURCE),
+                                           collect(assignment), assignment=assignment)
+    nb = notebook.to_notebook(cells, assignment=assignment, role="nbgrader-source")
+    return notebook.dumps(nb)
 
 
 def all_outputs(assignments: list[str] | None = None) -> dict[str, str]:
     files: dict[str, str] = {}
     for name in assignments or [a.name for a in ASSIGNMENTS]:
         files.update(outputs(name))
+    files["course/nbgrader_config.py"] = config_text()
     return files
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from autograder.generate import nbgrader_source as nbg
 from autograder.generate import transforms as t
 from autograder.generate.cells import Cell, parse_master
 
@@ -16,6 +17,10 @@ STUDENT: tuple[t.Transform, ...] = (t.tag_solution_cells, t.clear_solutions, t.c
 SOLUTION: tuple[t.Transform, ...] = (t.tag_solution_cells, t.strip_solution_markers)
 # What the grader executes as the reference: the solution without demos and self-checks.
 REFERENCE: tuple[t.Transform, ...] = (*SOLUTION, t.drop_ungraded)
+# The nbgrader source: solutions keep their markers, every cell gets nbgrader metadata (command.py
+# then adds one autograded cell per hidden test with nbgrader_source.add_test_cells).
+NBGRADER_SOURCE: tuple[t.Transform, ...] = (t.tag_solution_cells, nbg.mark_solution_cells,
+                                            nbg.lock_given_cells)
 
 
 def master_path(assignment: str) -> Path:
