@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from util import ROOT, failed, grade_text, mutate, solution_source
+from util import ROOT, failed, grade_text, mutate_all, solution_source
 
 from autograder import manifest
 from autograder.grading.run import grade
@@ -144,8 +144,7 @@ def test_stub_earns_nothing_and_says_not_implemented():
 def test_bug_loses_exactly_its_points(tmp_path: Path, bug: str, reference_result):
     replacements, expected, says = BUGS[bug]
     source = solution_source(A)
-    for old, new in replacements:
-        source = mutate(source, old, new)
+    source = mutate_all(source, replacements)
     result = grade_text(tmp_path, A, source)
     assert failed(result) == expected, _outputs(result)
     lost = sum(t.max_score for t in result.tests if t.id in expected)
@@ -159,7 +158,6 @@ def test_bug_loses_exactly_its_points(tmp_path: Path, bug: str, reference_result
 
 def test_differently_written_solution_keeps_full_marks(tmp_path: Path):
     source = solution_source(A)
-    for old, new in DIFFERENT:
-        source = mutate(source, old, new)
+    source = mutate_all(source, DIFFERENT)
     result = grade_text(tmp_path, A, source)
     assert result.score == result.max_score == 20, _outputs(result)

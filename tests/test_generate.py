@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from util import ROOT
+from util import ROOT, run_notebook
 
 from autograder.generate import command, pipelines, transforms
 from autograder.generate.cells import Cell, MasterError, parse_master
@@ -87,13 +87,7 @@ def test_malformed_marker_is_reported_with_its_line():
 
 def test_reference_notebook_runs_top_to_bottom(tmp_path: Path):
     """The reference solution executes as a student would run it: every cell, a real kernel."""
-    nbclient = pytest.importorskip("nbclient")
-    import nbformat
-
-    nb = nbformat.read(ROOT / "solutions" / "mlp_mnist" / "mlp_mnist.ipynb", as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
-    client.execute()
+    nb = run_notebook(ROOT / "solutions" / "mlp_mnist" / "mlp_mnist.ipynb", tmp_path)
     text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     assert "Accuracy on the 10,000 test images: 0.9" in text
 

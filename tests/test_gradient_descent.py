@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from util import ROOT, failed, grade_text, mutate, solution_source
+from util import ROOT, failed, grade_text, mutate, mutate_all, run_notebook, solution_source
 
 from autograder import manifest
 from autograder.grading.run import grade
@@ -196,8 +196,7 @@ def test_feedback_says_what_is_wrong_without_the_answer(tmp_path: Path):
                          ids=["loops-copies-shuffle", "numerical-gradient"])
 def test_differently_written_solution_keeps_full_marks(tmp_path: Path, changes):
     source = solution_source(A)
-    for old, new in changes:
-        source = mutate(source, old, new)
+    source = mutate_all(source, changes)
     result = grade_text(tmp_path, A, source)
     assert result.score == result.max_score == 20, [(t.id, t.output) for t in result.tests]
 
@@ -205,13 +204,7 @@ def test_differently_written_solution_keeps_full_marks(tmp_path: Path, changes):
 @pytest.mark.slow
 def test_reference_notebook_runs_top_to_bottom(tmp_path: Path):
     """The reference notebook runs as a student runs it: every cell, self-checks, pictures."""
-    nbclient = pytest.importorskip("nbclient")
-    import nbformat
-
-    nb = nbformat.read(ROOT / "solutions" / A / f"{A}.ipynb", as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
-    client.execute()
+    nb = run_notebook(ROOT / "solutions" / A / f"{A}.ipynb", tmp_path)
     images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
     assert images == 4  # the data, the cost curves, the fitted lines, the diverging run
     text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))

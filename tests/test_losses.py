@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from util import ROOT, failed, grade_text, mutate, solution_source
+from util import ROOT, failed, grade_text, mutate, mutate_all, run_notebook, solution_source
 
 from autograder.grading.run import grade
 
@@ -156,8 +156,7 @@ def test_more_bugs_lose_exactly_their_points(tmp_path: Path):
 
 def test_differently_written_solution_keeps_full_marks(tmp_path: Path):
     source = solution_source(A)
-    for old, new in DIFFERENT:
-        source = mutate(source, old, new)
+    source = mutate_all(source, DIFFERENT)
     result = grade_text(tmp_path, A, source)
     assert result.score == result.max_score == 20, [(t.id, t.output) for t in result.tests]
 
@@ -165,13 +164,7 @@ def test_differently_written_solution_keeps_full_marks(tmp_path: Path):
 @pytest.mark.slow
 def test_reference_notebook_runs_top_to_bottom(tmp_path: Path):
     """The reference notebook runs as a student runs it: every cell, self-checks, pictures."""
-    nbclient = pytest.importorskip("nbclient")
-    import nbformat
-
-    nb = nbformat.read(ROOT / "solutions" / A / f"{A}.ipynb", as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
-    client.execute()
+    nb = run_notebook(ROOT / "solutions" / A / f"{A}.ipynb", tmp_path)
     kinds = {o.get("output_type") for c in nb.cells for o in c.get("outputs", [])}
     assert "display_data" in kinds  # the plots
     text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))

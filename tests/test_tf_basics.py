@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from util import ROOT, failed, grade_text, mutate, solution_source
+from util import ROOT, failed, grade_text, mutate_all, solution_source
 
 from autograder import manifest
 from autograder.grading.run import grade
@@ -104,8 +104,7 @@ def reference_source() -> str:
 
 
 def apply(source: str, replacements: list[tuple[str, str]]) -> str:
-    for old, new in replacements:
-        source = mutate(source, old, new)
+    source = mutate_all(source, replacements)
     return source
 
 

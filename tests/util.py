@@ -43,3 +43,26 @@ def failed(result: GradeResult) -> set[str]:
 
 def points_lost(result: GradeResult) -> float:
     return result.max_score - result.score
+
+
+def mutate_all(source: str, replacements: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> str:
+    """Apply several :func:`mutate` replacements in order."""
+    for old, new in replacements:
+        source = mutate(source, old, new)
+    return source
+
+
+def outputs(result: GradeResult) -> list[tuple[str, str]]:
+    """(test id, output) pairs: what an assertion message should show when a grade is off."""
+    return [(t.id, t.output) for t in result.tests]
+
+
+def run_notebook(path: Path, cwd: Path, timeout: int = 600):
+    """Execute a notebook top to bottom in a real Jupyter kernel, as a student would run it."""
+    import nbclient
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(cwd)}}).execute()
+    return nb
