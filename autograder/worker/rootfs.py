@@ -158,14 +158,14 @@ def build(view: View, stage: str) -> str:
     for name in ETC:
         root.bind(f"/etc/{name}")
     root.devices()
-    for path in view.hidden:
-        root.hide(path)
     size = view.disk_bytes
     root.tmpfs("/dev/shm", f"size={min(size, 64 << 20)},mode=1777")
     root.tmpfs("/tmp", f"size={size},mode=1777")
     root.tmpfs(view.home, f"size={size},mode=0700,uid={view.uid},gid={view.gid}")
-    for path in lent_in_tmp:  # e.g. the MNIST folder: shown on top of the fresh /tmp
+    for path in lent_in_tmp:  # e.g. the MNIST folder, or a kit checked out under /tmp
         root.bind(path)
+    for path in view.hidden:  # last, so that nothing bound afterwards can uncover them
+        root.hide(path)
     os.makedirs(root.at("/proc"), exist_ok=True)
     proc = "no /proc"
     if view.fresh_proc:
