@@ -9,9 +9,9 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-import click  # noqa: E402
+import click
 
-from autograder import manifest  # noqa: E402
+from autograder import manifest
 
 
 def fail(message: str) -> None:
@@ -50,6 +50,32 @@ def grade(assignment: str, path: Path, json_out: Path | None, call_timeout: floa
     except OSError as exc:
         fail(f"{exc.filename or json_out}: {exc.strerror}")
     print_report(result)
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder for gradebook.sqlite, <assignment>.csv and the results.json files "
+                   "[default: grades].")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Submissions graded at once on this machine [default: one per core].")
+@click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
+              help="Grade on the Dask cluster whose scheduler is at ADDRESS instead.")
+@click.option("--force", is_flag=True, help="Grade everything again, changed or not.")
+def batch(assignment: str, folder: Path, out: Path | None, workers: int | None,
+          dask_address: str | None, force: bool) -> None:
+    """Grade every submission of ASSIGNMENT in FOLDER (nbgrader's submitted/ layout or a flat
+    folder of files); a second run grades only what is new or changed."""
+    from autograder.batch import command
+
+    try:
+        summary = command.main(assignment=assignment, folder=folder, out=out or command.DEFAULT_OUT,
+                               workers=workers, dask=dask_address, force=force)
+    except (manifest.UnknownAssignment, command.BatchError) as exc:
+        fail(str(exc))
+    click.echo(summary.describe())
+    sys.exit(130 if summary.interrupted else 1 if summary.failed else 0)
 
 
 @main.command(name="list")

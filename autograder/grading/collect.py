@@ -32,7 +32,7 @@ class _Collector:
             self.tests.append(SuiteTest(item.name, doc or item.name, points, visibility))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def suite_tests(assignment: str) -> tuple[SuiteTest, ...]:
     """The tests of ``assignment``'s hidden suite, in order, with their points."""
     from autograder.grading.run import SUITES, suite_path

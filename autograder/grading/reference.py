@@ -42,7 +42,7 @@ class Reference:
         return self._run(harness.run_task, self.namespace, self.assignment, name, kwargs)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def reference(assignment: str) -> Reference:
     """One reference per assignment per process (a batch pays for it once)."""
     return Reference(assignment)

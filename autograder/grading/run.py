@@ -1,21 +1,33 @@
-"""Grade one submission: load it, start its worker, run the hidden suite, collect the results."""
+"""Grade one submission: load it, start its worker, run the hidden suite, collect the results.
+
+:func:`grade` does all of it for one file. A batch (``autograder.batch``) uses the two steps
+underneath separately: :func:`start_student` starts the next submission's worker while the current
+one is graded, and :func:`grade_student` runs the hidden suite against a worker already started.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
+import hashlib
 import io
 import tempfile
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from autograder import manifest
 from autograder.grading.plugin import GradingPlugin
-from autograder.grading.proxy import StudentProxy
+from autograder.grading.proxy import StudentError, StudentProxy
 from autograder.grading.reference import reference
 from autograder.grading.results import GradeResult, write_json
 from autograder.submission.load import load
+from autograder.worker import protocol
 from autograder.worker.limits import Limits
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
@@ -23,6 +35,125 @@ SUITES = Path(__file__).resolve().parent.parent / "suites"
 
 def suite_path(assignment: str) -> Path:
     return SUITES / assignment
+
+
+@dataclass
+class Started:
+    """A student whose worker is starting and running the cells, in a background thread."""
+
+    student: StudentProxy
+    loading: threading.Thread
+
+    def wait(self) -> StudentProxy:
+        """The student, once its cells have run (or failed to: the proxy remembers why)."""
+        self.loading.join()
+        return self.student
+
+    def close(self) -> None:
+        # A load still running fails when its worker is killed, but the proxy may start another
+        # worker to retry without the cell that was running: kill until the loading has ended.
+        while True:
+            self.student.close()
+            self.loading.join(timeout=1.0)
+            if not self.loading.is_alive():
+                break
+        self.student.close()
+
+
+class _WhenLoaded:
+    """The suite's ``student``: the proxy, reached once its cells have run. Pytest starts and
+    collects the suite meanwhile, and the proxy is still used by one thread at a time."""
+
+    def __init__(self, started: Started):
+        self._started = started
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._started.wait(), name)
+
+
+class Remembered:
+    """The reference, remembering what each call returned: in a process that grades submission
+    after submission, the reference's outputs for the suite's (seeded) inputs are computed once.
+
+    Suites only give the reference plain data and expect the same answer for the same question;
+    each caller gets its own copy of the answer.
+    """
+
+    def __init__(self, ref: Any):
+        self._ref = ref
+        self._answers: dict[bytes, Any] = {}
+
+    def _remembered(self, question: dict[str, Any], ask: Any) -> Any:
+        key = hashlib.sha256(protocol.encode(question)).digest()
+        if key not in self._answers:
+            self._answers[key] = ask()
+        return copy.deepcopy(self._answers[key])
+
+    def call(self, name: str, *args: Any, mode: str = "plain", timeout: float | None = None,
+             **kwargs: Any) -> Any:
+        question = {"op": "call", "name": name, "mode": mode, "args": list(args), "kwargs": kwargs}
+        return self._remembered(question, lambda: self._ref.call(name, *args, mode=mode, **kwargs))
+
+    def task(self, name: str, *, timeout: float | None = None, **kwargs: Any) -> Any:
+        question = {"op": "task", "name": name, "kwargs": kwargs}
+        return self._remembered(question, lambda: self._ref.task(name, **kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ref, name)
+
+
+@functools.cache
+def remembered_reference(assignment: str) -> Remembered:
+    """``assignment``'s reference (built once per process), remembering its answers."""
+    return Remembered(reference(assignment))
+
+
+def _load(student: StudentProxy) -> None:
+    with contextlib.suppress(StudentError):  # the proxy raises it again at the first call
+        student.load_report  # noqa: B018 (the property runs the cells)
+
+
+def start_student(*, assignment: str, cells: list[dict[str, Any]], limits: Limits,
+                  scratch: Path) -> Started:
+    """Start a worker for ``cells`` and let it run them in the background; see :class:`Started`."""
+    student = StudentProxy(assignment=assignment, cells=cells, limits=limits, scratch=scratch)
+    student.start()
+    loading = threading.Thread(target=_load, args=(student,), daemon=True,
+                               name="autograder-load")
+    loading.start()
+    return Started(student=student, loading=loading)
+
+
+def grade_student(*, assignment: str, started: Started, submission: str,
+                  select: list[str] | None = None) -> GradeResult:
+    """Run ``assignment``'s hidden suite against a started student (not closed here).
+
+    The reference is built once per process and remembers its answers, so a process that grades
+    one submission after another imports TensorFlow, builds the reference and computes its
+    outputs only once.
+    """
+    start = time.monotonic()
+    plugin = GradingPlugin(student=_WhenLoaded(started),
+                           reference=remembered_reference(assignment), assignment=assignment)
+    # no:unraisableexception: its gc.collect() at the end takes 0.3 s once TensorFlow is loaded
+    args = [str(suite_path(assignment)), "-q", "-p", "no:cacheprovider",
+            "-p", "no:unraisableexception", "-c", str(SUITES / "pytest.ini"),
+            "--rootdir", str(SUITES), "--import-mode=importlib", "-p", "autograder.grading.plugin"]
+    if select:
+        args += ["-k", " or ".join(select)]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        pytest.main(args, plugins=[plugin])
+    student = started.wait()
+    result = GradeResult(assignment=assignment, submission=submission,
+                         tests=plugin.ordered(), notes=list(plugin.errors))
+    loaded = [w.load_report for w in student.workers if w.load_report]
+    for note in (loaded[0]["notes"] if loaded else []):
+        result.notes.append(f"cell {note['index']} failed while loading: {note['error']}")
+    if student._load_error is not None:
+        result.notes.append(str(student._load_error))
+    result.output = student.output
+    result.execution_time = time.monotonic() - start
+    return result
 
 
 def grade(
@@ -42,31 +173,14 @@ def grade(
     manifest.get(assignment)
     start = time.monotonic()
     path, cells = load(Path(submission), assignment)
-    limits = limits or Limits()
     with tempfile.TemporaryDirectory(prefix="autograder-") as scratch:
-        student = StudentProxy(assignment=assignment, cells=cells, limits=limits,
-                               scratch=Path(scratch))
-        student.start()  # the worker imports while the grader builds the reference
+        started = start_student(assignment=assignment, cells=cells, limits=limits or Limits(),
+                                scratch=Path(scratch))
         try:
-            plugin = GradingPlugin(student=student, reference=reference(assignment),
-                                   assignment=assignment)
-            args = [str(suite_path(assignment)), "-q", "-p", "no:cacheprovider",
-                    "-c", str(SUITES / "pytest.ini"), "--rootdir", str(SUITES),
-                    "--import-mode=importlib", "-p", "autograder.grading.plugin"]
-            if select:
-                args += ["-k", " or ".join(select)]
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                pytest.main(args, plugins=[plugin])
-            result = GradeResult(assignment=assignment, submission=str(path),
-                                 tests=plugin.ordered(), notes=list(plugin.errors))
-            loaded = [w.load_report for w in student.workers if w.load_report]
-            for note in (loaded[0]["notes"] if loaded else []):
-                result.notes.append(f"cell {note['index']} failed while loading: {note['error']}")
-            if student._load_error is not None:
-                result.notes.append(str(student._load_error))
-            result.output = student.output
+            result = grade_student(assignment=assignment, started=started, submission=str(path),
+                                   select=select)
         finally:
-            student.close()
+            started.close()
     result.execution_time = time.monotonic() - start
     if json_out is not None:
         write_json(result.to_gradescope(), json_out)

@@ -1,0 +1,74 @@
+"""Find the submissions in a folder, one per student.
+
+Two layouts are understood:
+
+- nbgrader's course layout, ``submitted/<student>/<assignment>/<file>`` (``FOLDER`` may be the
+  course folder or its ``submitted/`` folder); a student without that assignment's folder did not
+  submit it and is not listed;
+- a flat folder, where each ``.ipynb`` or ``.py`` file is one student's submission (the student is
+  the file's name without its suffix) and each sub-folder is one student's folder holding one.
+
+Which file of a folder is graded is decided later, by the loader, so that a folder holding no
+submission or several becomes that student's error row rather than stopping the batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+SUFFIXES = (".ipynb", ".py")
+
+
+class DiscoveryError(ValueError):
+    """The folder cannot be read as a class's submissions; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Found:
+    student: str
+    path: Path  # a file, or a folder holding the student's submission
+
+
+def _visible(path: Path) -> bool:
+    return not path.name.startswith((".", "__"))
+
+
+def _nbgrader_root(folder: Path, assignment: str) -> Path | None:
+    """The ``submitted/`` folder if ``folder`` is laid out the nbgrader way, else None."""
+    if (folder / "submitted").is_dir():  # a course folder (whose source/ is no student)
+        return folder / "submitted"
+    if any((d / assignment).is_dir() for d in folder.iterdir() if d.is_dir() and _visible(d)):
+        return folder
+    return None
+
+
+def discover(folder: Path, assignment: str, *, exclude: Path | None = None) -> list[Found]:
+    """The submissions in ``folder``, sorted by student; raises :class:`DiscoveryError`.
+
+    ``exclude`` (the batch's own output folder, if it lies inside ``folder``) is not a student.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DiscoveryError(f"{folder}: no such folder" if not folder.exists()
+                             else f"{folder}: not a folder (to grade one file: autograder grade)")
+    submitted = _nbgrader_root(folder, assignment)
+    if submitted is not None:
+        found = [Found(d.name, d / assignment) for d in submitted.iterdir()
+                 if _visible(d) and (d / assignment).is_dir()]
+    else:
+        found = []
+        taken: set[str] = set()
+        skip = exclude.resolve() if exclude is not None else None
+        entries = sorted(p for p in folder.iterdir() if _visible(p) and p.resolve() != skip)
+        for entry in entries:
+            if entry.is_dir() or entry.suffix in SUFFIXES:
+                name = entry.name if entry.is_dir() else entry.stem
+                if name in taken:  # alice.ipynb and alice.py: keep both, told apart
+                    name = entry.name
+                taken.add(name)
+                found.append(Found(name, entry))
+    if not found:
+        raise DiscoveryError(f"{folder}: holds no submissions of {assignment} (neither "
+                             f"submitted/<student>/{assignment}/ folders nor .ipynb/.py files)")
+    return sorted(found, key=lambda f: f.student)

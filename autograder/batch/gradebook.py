@@ -1,0 +1,113 @@
+"""Where a batch's grades are kept: a SQLite gradebook, ``results.json`` files and a CSV.
+
+Each finished submission is written at once, in this order: its ``results.json`` (Gradescope's
+format, replaced atomically), then its row in the gradebook, in one transaction. A batch killed at
+any moment therefore loses only the submissions that were still being graded, and the next run
+finds every recorded row by its content key and skips it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from autograder.batch.jobs import FAILED, Outcome
+from autograder.grading.results import write_json
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS grades (
+    assignment TEXT NOT NULL,
+    student    TEXT NOT NULL,
+    submission TEXT NOT NULL,  -- the graded file's path
+    key        TEXT NOT NULL,  -- content hash: file, assignment, suite version
+    status     TEXT NOT NULL,  -- graded | invalid | failed
+    score      REAL NOT NULL,
+    max_score  REAL NOT NULL,
+    error      TEXT NOT NULL,
+    seconds    REAL NOT NULL,
+    graded_at  TEXT NOT NULL,  -- UTC, ISO 8601
+    grader     TEXT NOT NULL,  -- host:pid of the grader process
+    results    TEXT NOT NULL,  -- results.json, as text
+    PRIMARY KEY (assignment, student)
+)
+"""
+FIXED_COLUMNS = ("student", "score", "max_score", "status", "error", "submission", "graded_at")
+
+
+class Gradebook:
+    """The grades of every batch run into one output folder, in ``gradebook.sqlite``."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path = self.folder / "gradebook.sqlite"
+        self.db = sqlite3.connect(self.path)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")  # readers can look while a batch writes
+        self.db.execute("PRAGMA synchronous=FULL")
+        with self.db:
+            self.db.execute(SCHEMA)
+
+    def results_path(self, assignment: str, student: str) -> Path:
+        return self.folder / assignment / student / "results.json"
+
+    def recorded(self, assignment: str) -> dict[str, tuple[str, str]]:
+        """``{student: (key, status)}`` of the rows already in the gradebook."""
+        rows = self.db.execute("SELECT student, key, status FROM grades WHERE assignment = ?",
+                               (assignment,))
+        return {r["student"]: (r["key"], r["status"]) for r in rows}
+
+    def record(self, outcome: Outcome) -> None:
+        """Write one submission's results.json and gradebook row (a failed one has no JSON)."""
+        results = self.results_path(outcome.assignment, outcome.student)
+        if outcome.status == FAILED:
+            results.unlink(missing_ok=True)  # a stale grade of an older version would mislead
+        else:
+            write_json(outcome.results, results)
+        now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO grades VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (outcome.assignment, outcome.student, outcome.submission, outcome.key,
+                 outcome.status, outcome.score, outcome.max_score, outcome.error,
+                 round(outcome.seconds, 3), now, outcome.grader,
+                 json.dumps(outcome.results, allow_nan=False)))
+
+    def rows(self, assignment: str) -> list[sqlite3.Row]:
+        return list(self.db.execute("SELECT * FROM grades WHERE assignment = ? ORDER BY student",
+                                    (assignment,)))
+
+    def export_csv(self, assignment: str) -> Path:
+        """``<folder>/<assignment>.csv``: one row per student, the total and each test's points."""
+        rows = self.rows(assignment)
+        tests: list[str] = []
+        per_row: list[dict[str, Any]] = []
+        for row in rows:
+            scores = {}
+            for test in json.loads(row["results"]).get("tests", []):
+                test_id = (test.get("extra_data") or {}).get("id") or test.get("name", "")
+                scores[test_id] = test.get("score", 0)
+                if test_id not in tests:
+                    tests.append(test_id)
+            per_row.append(scores)
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow([*FIXED_COLUMNS, *tests])
+        for row, scores in zip(rows, per_row, strict=True):
+            writer.writerow([*(row[c] for c in FIXED_COLUMNS), *(scores.get(t, "") for t in tests)])
+        path = self.folder / f"{assignment}.csv"
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=self.folder)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text.getvalue())
+        os.replace(tmp, path)
+        return path
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,189 @@
+"""Grade one class of mlp_mnist notebooks with `autograder batch` and with `nbgrader autograde`.
+
+Run from the repository root with the kit's Python (nbgrader and psutil installed)::
+
+    python benchmarks/batch_vs_nbgrader.py                  # 20 submissions, 1 run
+    python benchmarks/batch_vs_nbgrader.py --runs 3         # the median of 3 runs
+    python benchmarks/batch_vs_nbgrader.py --submissions 6 --no-plain-nbgrader   # quick look
+
+Each run builds a fresh copy of the course (``course/``) with the same submissions (full
+solutions, one-bug solutions, stubs) and grades them, one after the other in the same run:
+
+1. ``autograder batch mlp_mnist COURSE --workers N`` (default N: the number of cores);
+2. ``nbgrader autograde mlp_mnist`` with the course's own configuration, which runs each
+   notebook in a kernel and then grades it with the hidden suite (``autograder grade``);
+3. unless ``--no-plain-nbgrader``: ``nbgrader autograde`` with nbgrader's default pipeline in a
+   minimal course of its own. It only runs the notebooks (the hidden tests cannot run there, so
+   its grades mean nothing): the least any nbgrader set-up has to do per notebook.
+
+and checks that the kit and the course's nbgrader give every student the same score. It prints,
+for each: the median latency per submission (kit: from the moment a grader starts on the
+submission, whose worker was started ahead, until its result is recorded; nbgrader: from its
+first log line about the student to the next student's), the throughput (submissions per minute
+of wall time), the peak memory per worker (PSS of the whole process tree divided by the
+submissions graded at once), and the ratio to the kit. Then the floor of a single grade: a fresh
+Python importing TensorFlow plus the reference solution's own training run, next to
+``autograder grade`` of the reference notebook. Every figure is the median over ``--runs``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import re
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import classroom
+import measure
+
+ROOT = classroom.ROOT
+A = classroom.A
+PLAIN_CONFIG = 'c = get_config()  # noqa: F821\nc.CourseDirectory.course_id = "bench"\n'
+FLOOR = """
+import os, time
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"; os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+start = time.monotonic()
+import tensorflow
+imported = time.monotonic()
+from autograder.grading.reference import reference
+from autograder.suites.mlp_mnist.test_mlp_mnist import LECTURE
+ref = reference("mlp_mnist")
+begin = time.monotonic()
+ref.task("train_and_predict", seed=0, **LECTURE)
+print("FLOOR", imported - start, time.monotonic() - begin)
+"""
+
+
+def env() -> dict[str, str]:
+    bin_dir = str(Path(sys.executable).parent)
+    return dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+                TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
+
+
+def kit(course: Path, out: Path, workers: int) -> dict:
+    run = measure.run([str(Path(sys.executable).parent / "autograder"), "batch", A, str(course),
+                       "--out", str(out), "--workers", str(workers)], cwd=course.parent, env=env())
+    if run.returncode != 0:
+        raise RuntimeError(f"autograder batch failed:\n{run.text()[-3000:]}")
+    db = sqlite3.connect(out / "gradebook.sqlite")
+    rows = list(db.execute("SELECT student, score, seconds, status FROM grades"))
+    db.close()
+    assert all(status == "graded" for *_, status in rows), rows
+    return {"wall": run.wall, "cpu": run.cpu, "latencies": [r[2] for r in rows], "n": len(rows),
+            "memory": run.peak_tree_mb / workers, "scores": {r[0]: r[1] for r in rows}}
+
+
+def nbgrader(course: Path) -> dict:
+    run = measure.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", A],
+                      cwd=course, env=env())
+    if run.returncode != 0:
+        raise RuntimeError(f"nbgrader autograde failed:\n{run.text()[-3000:]}")
+    starts: dict[str, float] = {}
+    for at, line in run.lines:
+        for match in re.finditer(r"submitted/(s\d{3})/|student with ID '(s\d{3})'", line):
+            starts.setdefault(match[1] or match[2], at)
+    order = [*sorted(starts.values()), run.wall]
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        scores = {s: gb.find_submission(A, s).score for s in starts}
+    return {"wall": run.wall, "cpu": run.cpu,
+            "latencies": [b - a for a, b in itertools.pairwise(order)],
+            "n": len(starts), "memory": run.peak_tree_mb, "scores": scores}
+
+
+def floor_and_single(runs: int) -> dict:
+    floors, singles, imports, trains = [], [], [], []
+    reference_nb = ROOT / "solutions" / A / f"{A}.ipynb"
+    for _ in range(runs):
+        run = measure.run([sys.executable, "-c", FLOOR], cwd=ROOT, env=env())
+        line = next(text for _, text in run.lines if text.startswith("FLOOR"))
+        imported, trained = (float(v) for v in line.split()[1:])
+        imports.append(imported)
+        trains.append(trained)
+        floors.append(imported + trained)
+        with tempfile.TemporaryDirectory() as tmp:
+            grade = measure.run([str(Path(sys.executable).parent / "autograder"), "grade", A,
+                                 str(reference_nb), "--json", f"{tmp}/r.json"], cwd=ROOT, env=env())
+            score = json.loads(Path(f"{tmp}/r.json").read_text())["score"]
+        assert score == 20, f"the reference earned {score}"
+        singles.append(grade.wall)
+    return {"import": statistics.median(imports), "train": statistics.median(trains),
+            "floor": statistics.median(floors), "single": statistics.median(singles)}
+
+
+def one_run(n: int, workers: int, plain: bool, keep: Path) -> dict:
+    course = classroom.new_course(keep / "course")
+    notebooks = classroom.submissions(course / "release" / A / f"{A}.ipynb", n)
+    classroom.submit(course, notebooks)
+    result = {"kit": kit(course, keep / "grades", workers), "nbgrader": nbgrader(course)}
+    mismatched = {s: (result["kit"]["scores"].get(s), result["nbgrader"]["scores"].get(s))
+                  for s in notebooks
+                  if result["kit"]["scores"].get(s) != result["nbgrader"]["scores"].get(s)}
+    if mismatched:
+        raise RuntimeError(f"kit and nbgrader disagree (kit, nbgrader): {mismatched}")
+    if plain:
+        other = classroom.new_course(keep / "plain", config=PLAIN_CONFIG)
+        classroom.submit(other, notebooks)
+        result["plain"] = nbgrader(other)
+    return result
+
+
+def summarise(name: str, runs: list[dict], kit_runs: list[dict]) -> str:
+    latency = statistics.median(statistics.median(r["latencies"]) for r in runs)
+    throughput = statistics.median(r["n"] / r["wall"] * 60 for r in runs)
+    memory = statistics.median(r["memory"] for r in runs)
+    cpu = statistics.median(r["cpu"] / r["n"] for r in runs)
+    ratio = statistics.median(k["n"] / k["wall"] / (r["n"] / r["wall"])
+                              for k, r in zip(kit_runs, runs, strict=True))
+    return (f"{name:<40} {latency:6.1f} s {throughput:7.2f}/min {memory:7.0f} MB {cpu:6.1f} s"
+            f"   kit: {ratio:4.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--submissions", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-plain-nbgrader", dest="plain", action="store_false")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="Keep the courses and gradebooks under this folder.")
+    args = parser.parse_args()
+    load = os.getloadavg()
+    print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+          f"{os.cpu_count()} cores; {args.submissions} submissions; --workers {args.workers}")
+    runs = []
+    for i in range(args.runs):
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            keep = args.keep / f"run{i}" if args.keep else Path(tmp)
+            started = time.monotonic()
+            runs.append(one_run(args.submissions, args.workers, args.plain, keep))
+            rates = ", ".join(f"{name} {r['n'] / r['wall'] * 60:.2f}/min"
+                              for name, r in runs[-1].items())
+            load = os.getloadavg()[0]
+            print(f"run {i + 1}/{args.runs}: {time.monotonic() - started:.0f} s, load {load:.2f}; "
+                  f"{rates}; kit and nbgrader agree on every score", flush=True)
+    floor = floor_and_single(args.runs)
+    kits = [r["kit"] for r in runs]
+    print(f"\n{'':<40} {'latency':>8} {'throughput':>11} {'mem/worker':>10} {'CPU/sub':>8}")
+    print(summarise(f"autograder batch --workers {args.workers}", kits, kits))
+    print(summarise("nbgrader autograde (course)", [r["nbgrader"] for r in runs], kits))
+    if args.plain:
+        print(summarise("nbgrader autograde (default, no grade)", [r["plain"] for r in runs], kits))
+    print(f"\nfloor: import TensorFlow {floor['import']:.1f} s + reference training "
+          f"{floor['train']:.1f} s = {floor['floor']:.1f} s")
+    print(f"single `autograder grade` of the reference: {floor['single']:.1f} s = "
+          f"{floor['single'] / floor['floor']:.2f}x the floor")
+    load = os.getloadavg()
+    print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

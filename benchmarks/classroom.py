@@ -1,0 +1,95 @@
+"""A class of mlp_mnist submissions for the benchmarks, in a copy of the nbgrader course.
+
+The notebooks start from nbgrader's release of the course (so that nbgrader can autograde them):
+full solutions, solutions with one bug each (the mutations of ``tests/test_mlp_mnist.py``) and
+untouched stubs, laid out as ``submitted/<student>/mlp_mnist/mlp_mnist.ipynb``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from test_mlp_mnist import BUGS  # noqa: E402  (the bugs the kit's own tests know)
+
+from autograder.generate import pipelines  # noqa: E402
+
+A = "mlp_mnist"
+BIN = Path(sys.executable).parent
+KINDS = ("solution", "bug", "stub", "solution", "bug")  # cycled: 2/5 full, 2/5 buggy, 1/5 stub
+
+
+def nbgrader(*args: str, cwd: Path, **kwargs: Any) -> subprocess.Popen:
+    """Start an nbgrader command as an instructor would: the venv's bin first on PATH."""
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    return subprocess.Popen([str(BIN / "nbgrader"), *args], cwd=cwd, env=env,
+                            stdin=subprocess.DEVNULL, **kwargs)
+
+
+def new_course(folder: Path, config: str | None = None) -> Path:
+    """A course folder with mlp_mnist released; ``config`` replaces the course's config."""
+    folder.mkdir(parents=True)
+    if config is None:
+        shutil.copy(ROOT / "course" / "nbgrader_config.py", folder)
+    else:
+        (folder / "nbgrader_config.py").write_text(config, encoding="utf-8")
+    shutil.copytree(ROOT / "course" / "source" / A, folder / "source" / A)
+    done = nbgrader("generate_assignment", A, cwd=folder, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE, text=True)
+    _, err = done.communicate()
+    if done.returncode != 0:
+        raise RuntimeError(f"nbgrader generate_assignment failed:\n{err[-2000:]}")
+    return folder
+
+
+def _solved(release: Any) -> Any:
+    nb = copy.deepcopy(release)
+    answers = iter(c.source for c in pipelines.build(A, pipelines.SOLUTION) if "solution" in c.tags)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = next(answers)
+    return nb
+
+
+def _with_bug(release: Any, bug: str) -> Any:
+    nb = _solved(release)
+    old, new, _ = BUGS[bug]
+    cells = [c for c in nb.cells if old in c.source]
+    assert len(cells) == 1, f"bug {bug!r}: {len(cells)} cells hold its line"
+    cells[0].source = cells[0].source.replace(old, new)
+    return nb
+
+
+def submissions(release_notebook: Path, count: int) -> dict[str, tuple[str, Any]]:
+    """``{student: (kind, notebook)}`` for ``count`` students."""
+    release = nbformat.read(release_notebook, 4)
+    bugs = list(BUGS)
+    out = {}
+    for i in range(count):
+        kind = KINDS[i % len(KINDS)]
+        student = f"s{i:03d}"
+        if kind == "solution":
+            out[student] = (kind, _solved(release))
+        elif kind == "bug":
+            bug = bugs[(i // len(KINDS) * 2 + (i % len(KINDS) == 4)) % len(bugs)]
+            out[student] = (f"bug: {bug}", _with_bug(release, bug))
+        else:
+            out[student] = (kind, release)
+    return out
+
+
+def submit(course: Path, notebooks: dict[str, tuple[str, Any]]) -> None:
+    for student, (_, nb) in notebooks.items():
+        path = course / "submitted" / student / A / f"{A}.ipynb"
+        path.parent.mkdir(parents=True)
+        nbformat.write(nb, path)

@@ -1,0 +1,255 @@
+"""`autograder batch`: a class graded in parallel, recorded as it goes, resumed after a kill."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+from batch_util import PARTIAL_POINTS, STUB, A, graded_tests, partial_source, result_tests, write_class
+from util import ROOT
+
+from autograder.batch import command, pool
+from autograder.batch.discover import DiscoveryError, discover
+from autograder.batch.fingerprint import content_key, suite_version
+from autograder.batch.jobs import FAILED, GRADED, INVALID, Job
+from autograder.grading.run import Remembered, grade
+from autograder.submission.load import load
+from autograder.worker.limits import Limits
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, command.Summary]:
+    """Six students graded by two graders: two identical partial solutions, a stub, a notebook
+    that is not JSON, a submission that ends its own process, and an empty folder."""
+    root = tmp_path_factory.mktemp("class")
+    folder = write_class(root / "flat", {
+        "alice.py": partial_source(), "bob.py": partial_source(), "carol.py": STUB,
+        "dave.ipynb": "{not json", "erin.py": "import os\nos._exit(3)\n", "frank/": "",
+    })
+    summary = command.main(assignment=A, folder=folder, out=root / "grades", workers=2)
+    return folder, root / "grades", summary
+
+
+def rows(out: Path) -> dict[str, sqlite3.Row]:
+    db = sqlite3.connect(out / "gradebook.sqlite")
+    db.row_factory = sqlite3.Row
+    try:
+        return {r["student"]: r for r in db.execute("SELECT * FROM grades")}
+    finally:
+        db.close()
+
+
+def test_every_student_gets_a_row_and_bad_input_does_not_stop_the_batch(graded):
+    _, out, summary = graded
+    book = rows(out)
+    assert sorted(book) == ["alice", "bob", "carol", "dave", "erin", "frank"]
+    assert (summary.graded, summary.invalid, summary.failed) == (4, 2, 0), summary.describe()
+    assert {s: book[s]["status"] for s in book} == {
+        "alice": GRADED, "bob": GRADED, "carol": GRADED, "erin": GRADED,
+        "dave": INVALID, "frank": INVALID}
+    assert book["dave"]["error"].endswith("dave.ipynb: not a notebook (invalid JSON at line 1)")
+    assert book["frank"]["error"].endswith("frank: directory holds no .ipynb or .py submission")
+    assert book["alice"]["score"] == PARTIAL_POINTS
+    assert book["carol"]["score"] == book["erin"]["score"] == 0
+    assert all(book[s]["max_score"] == 20 for s in book)
+
+
+def test_each_submission_has_its_results_json_and_the_csv_has_each_test(graded):
+    _, out, _ = graded
+    for student in ("alice", "bob", "carol", "dave", "erin", "frank"):
+        assert (out / A / student / "results.json").is_file()
+    with (out / f"{A}.csv").open(encoding="utf-8") as f:
+        table = list(csv.DictReader(f))
+    assert [r["student"] for r in table] == ["alice", "bob", "carol", "dave", "erin", "frank"]
+    alice = next(r for r in table if r["student"] == "alice")
+    assert float(alice["score"]) == PARTIAL_POINTS
+    assert float(alice["test_build_model_values"]) == 4
+    assert float(alice["test_test_accuracy"]) == 0
+
+
+def test_same_submission_same_grade_in_parallel_and_alone(graded, tmp_path: Path):
+    _, out, _ = graded
+    assert graded_tests(out, "alice") == graded_tests(out, "bob")  # graded at the same time by 2 graders
+    alone = grade(assignment=A, submission=write_class(tmp_path, {"a.py": partial_source()}) / "a.py")
+    assert graded_tests(out, "alice") == result_tests(alone)
+
+
+def test_submission_that_ends_its_process_is_graded_with_reasons(graded):
+    _, out, _ = graded
+    outputs = [t[3] for t in graded_tests(out, "erin")]
+    assert all(outputs) and not any("Traceback" in o for o in outputs)
+
+
+def test_rerun_grades_only_what_is_new_or_changed_serially_with_the_same_grade(graded,
+                                                                            tmp_path: Path):
+    folder, out, _ = graded
+    folder, out = shutil.copytree(folder, tmp_path / "flat"), shutil.copytree(out, tmp_path / "out")
+    again = command.main(assignment=A, folder=folder, out=out, workers=2)
+    assert (again.unchanged, again.graded, again.invalid, again.failed) == (6, 0, 0, 0)
+
+    (folder / "alice.py").write_text(partial_source() + "\n# changed\n", encoding="utf-8")
+    (folder / "gina.py").write_text(STUB, encoding="utf-8")
+    before = rows(out)
+    third = command.main(assignment=A, folder=folder, out=out, workers=1)
+    assert (third.unchanged, third.graded) == (5, 2), third.describe()
+    after = rows(out)
+    assert after["gina"]["score"] == 0
+    assert after["alice"]["key"] != before["alice"]["key"]
+    assert after["bob"]["graded_at"] == before["bob"]["graded_at"]
+    assert graded_tests(out, "alice") == graded_tests(out, "bob")  # one grader, alone, same grade
+
+
+def test_killed_batch_keeps_what_was_graded_and_the_same_command_finishes_it(tmp_path: Path):
+    folder = write_class(tmp_path / "flat", {f"s{i}.py": STUB + f"# {i}\n" for i in range(4)})
+    out = tmp_path / "grades"
+    args = [sys.executable, "-m", "autograder", "batch", A, str(folder), "--out", str(out),
+            "--workers", "1"]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not (
+                (out / "gradebook.sqlite").exists() and rows(out)):
+            time.sleep(0.2)
+        graders = [c for c in psutil.Process(proc.pid).children()
+                   if "spawn_main" in " ".join(c.cmdline())]
+        proc.kill()  # no chance to clean up, as when a laptop's battery runs out
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    kept = rows(out)
+    assert 1 <= len(kept) < 4
+    assert all((out / A / s / "results.json").is_file() for s in kept)
+    _, alive = psutil.wait_procs(graders, timeout=30)  # graders follow their coordinator
+    assert not alive, [p.pid for p in alive]
+
+    resumed = command.main(assignment=A, folder=folder, out=out, workers=1)
+    assert (resumed.unchanged, resumed.graded) == (len(kept), 4 - len(kept))
+    assert sorted(rows(out)) == ["s0", "s1", "s2", "s3"]
+
+
+def test_a_grader_that_dies_fails_only_the_submission_it_was_grading(tmp_path: Path):
+    def job(student: str, source: str) -> Job:
+        path = write_class(tmp_path, {f"{student}.py": source}) / f"{student}.py"
+        return Job(assignment=A, student=student, submission=str(path), key=student,
+                   cells=load(path, A)[1], limits=Limits(load_timeout=120))
+
+    jobs = [job("slow", "import time\ntime.sleep(120)\n"), job("s1", STUB), job("s2", STUB)]
+    outcomes, workers = [], []
+    runner = threading.Thread(target=pool.run, args=(jobs,),
+                              kwargs={"workers": 1, "on_result": outcomes.append})
+    runner.start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not workers:
+            graders = [p for p in psutil.Process().children()
+                       if "spawn_main" in " ".join(p.cmdline())]
+            workers = [w for g in graders for w in g.children()]
+            time.sleep(0.1)
+        assert workers, "the grader never started a worker"
+        time.sleep(1.0)
+        for grader in graders:
+            os.kill(grader.pid, signal.SIGKILL)
+        runner.join(timeout=300)
+    finally:
+        for worker in workers:  # the sleeping submission's worker lost its grader
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(worker.pid, signal.SIGKILL)
+    statuses = {o.student: o.status for o in outcomes}
+    assert statuses == {"slow": FAILED, "s1": GRADED, "s2": GRADED}
+    slow = next(o for o in outcomes if o.student == "slow")
+    assert "grader process died" in slow.error
+
+
+# --- finding the submissions, and the command line (no grading) ------------------------------
+
+def test_discovers_nbgrader_layout_from_the_course_or_its_submitted_folder(tmp_path: Path):
+    for student in ("bob", "alice"):
+        write_class(tmp_path / "submitted" / student / A, {f"{A}.ipynb": "{}", "timestamp.txt": ""})
+    write_class(tmp_path / "submitted" / "carol" / "losses", {"losses.ipynb": "{}"})
+    write_class(tmp_path / "source" / A, {f"{A}.ipynb": "{}"})  # the course's, not a student's
+    expected = [("alice", tmp_path / "submitted" / "alice" / A),
+                ("bob", tmp_path / "submitted" / "bob" / A)]
+    for folder in (tmp_path, tmp_path / "submitted"):
+        assert [(f.student, f.path) for f in discover(folder, A)] == expected
+
+
+def test_a_course_where_nobody_submitted_the_assignment_has_no_students(tmp_path: Path):
+    write_class(tmp_path / "submitted" / "carol" / "losses", {"losses.ipynb": "{}"})
+    write_class(tmp_path / "source" / A, {f"{A}.ipynb": "{}"})
+    with pytest.raises(DiscoveryError, match="holds no submissions of mlp_mnist"):
+        discover(tmp_path, A)
+
+
+def test_discovers_a_flat_folder_of_files_and_student_folders(tmp_path: Path):
+    write_class(tmp_path, {"bob.ipynb": "{}", "alice.py": "x = 1", "alice.ipynb": "{}",
+                           "notes.txt": "", ".hidden.py": "", "dave/": "", "grades/": ""})
+    found = [(f.student, f.path.name) for f in discover(tmp_path, A, exclude=tmp_path / "grades")]
+    assert found == [("alice", "alice.ipynb"), ("alice.py", "alice.py"), ("bob", "bob.ipynb"),
+                     ("dave", "dave")]
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p / "nope", "no such folder"),
+    (lambda p: write_class(p / "empty", {}), "holds no submissions of mlp_mnist"),
+    (lambda p: write_class(p, {"a.py": "x"}) / "a.py", "not a folder"),
+])
+def test_a_folder_that_holds_no_class_is_one_clear_error(tmp_path: Path, make, message):
+    with pytest.raises(DiscoveryError, match=message):
+        discover(make(tmp_path), A)
+
+
+def test_content_key_follows_the_bytes_and_the_assignment():
+    key = content_key(assignment=A, data=b"print(1)")
+    assert key == content_key(assignment=A, data=b"print(1)")
+    assert key != content_key(assignment=A, data=b"print(2)")
+    assert key != content_key(assignment="losses", data=b"print(1)")
+    assert suite_version(A) != suite_version("losses")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=ROOT,
+                          capture_output=True, text=True, check=False, timeout=120)
+
+
+def test_cli_help_and_one_line_errors(tmp_path: Path):
+    assert "--workers" in cli("batch", "--help").stdout
+    for args, message in ((("no_such", str(tmp_path)), "unknown assignment 'no_such'"),
+                          ((A, str(tmp_path / "nope")), f"{tmp_path / 'nope'}: no such folder"),
+                          ((A, str(tmp_path), "--workers", "0"), "Invalid value for '--workers'")):
+        proc = cli("batch", *args)
+        assert proc.returncode == 2
+        assert message in proc.stderr
+        if "Invalid value" not in message:
+            assert proc.stderr.strip().count("\n") == 0, proc.stderr
+
+
+def test_the_reference_answers_each_question_once_and_hands_out_copies():
+    class Counting:  # stands in for the reference solution: counts what it is asked
+        asked = 0
+
+        def call(self, name, *args, mode="plain", **kwargs):
+            self.asked += 1
+            return {"value": np.asarray(args[0]) * 2}
+
+    remembered = Remembered(Counting())
+    x = np.arange(3.0)
+    first = remembered.call("double", x, mode="graph")
+    first["value"][0] = 99.0  # a test that scribbles on its answer spoils nothing
+    again = remembered.call("double", x, mode="graph")
+    assert remembered.asked == 1 and again["value"].tolist() == [0.0, 2.0, 4.0]
+    remembered.call("double", x + 1, mode="graph")
+    remembered.call("double", x, mode="plain")
+    assert remembered.asked == 3
