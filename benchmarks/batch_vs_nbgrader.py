@@ -7,7 +7,9 @@ Run from the repository root with the kit's Python (nbgrader and psutil installe
     python benchmarks/batch_vs_nbgrader.py --submissions 6 --no-plain-nbgrader   # quick look
 
 Each run builds a fresh copy of the course (``course/``) with the same submissions (full
-solutions, one-bug solutions, stubs) and grades them, one after the other in the same run:
+solutions, one-bug solutions, stubs) and grades them with each of these, one after the other in
+the same run (the kit first in odd runs, last in even ones, so that a change in the machine's
+load spreads evenly):
 
 1. ``autograder batch mlp_mnist COURSE --workers N`` (default N: the number of cores);
 2. ``nbgrader autograde mlp_mnist`` with the course's own configuration, which runs each
@@ -16,14 +18,16 @@ solutions, one-bug solutions, stubs) and grades them, one after the other in the
    minimal course of its own. It only runs the notebooks (the hidden tests cannot run there, so
    its grades mean nothing): the least any nbgrader set-up has to do per notebook.
 
-and checks that the kit and the course's nbgrader give every student the same score. It prints,
+It checks that the kit and the course's nbgrader give every student the same score, and prints
 for each: the median latency per submission (kit: from the moment a grader starts on the
 submission, whose worker was started ahead, until its result is recorded; nbgrader: from its
 first log line about the student to the next student's), the throughput (submissions per minute
 of wall time), the peak memory per worker (PSS of the whole process tree divided by the
-submissions graded at once), and the ratio to the kit. Then the floor of a single grade: a fresh
-Python importing TensorFlow plus the reference solution's own training run, next to
-``autograder grade`` of the reference notebook. Every figure is the median over ``--runs``.
+submissions graded at once), the CPU seconds per submission (all processes of the tree: unlike
+the throughput, it hardly depends on what else the machine runs) and the kit's throughput as a
+multiple of that one. Then the floor of a single grade: a fresh Python importing TensorFlow plus
+the reference solution's own training run, next to ``autograder grade`` of the reference notebook.
+Every figure is the median over ``--runs``.
 """
 
 from __future__ import annotations
@@ -119,11 +123,16 @@ def floor_and_single(runs: int) -> dict:
             "floor": statistics.median(floors), "single": statistics.median(singles)}
 
 
-def one_run(n: int, workers: int, plain: bool, keep: Path) -> dict:
+def one_run(n: int, workers: int, plain: bool, keep: Path, kit_first: bool) -> dict:
     course = classroom.new_course(keep / "course")
     notebooks = classroom.submissions(course / "release" / A / f"{A}.ipynb", n)
     classroom.submit(course, notebooks)
-    result = {"kit": kit(course, keep / "grades", workers), "nbgrader": nbgrader(course)}
+    result: dict = {}
+    if kit_first:
+        result["kit"] = kit(course, keep / "grades", workers)
+    result["nbgrader"] = nbgrader(course)
+    if not kit_first:
+        result["kit"] = kit(course, keep / "grades", workers)
     mismatched = {s: (result["kit"]["scores"].get(s), result["nbgrader"]["scores"].get(s))
                   for s in notebooks
                   if result["kit"]["scores"].get(s) != result["nbgrader"]["scores"].get(s)}
@@ -164,7 +173,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             keep = args.keep / f"run{i}" if args.keep else Path(tmp)
             started = time.monotonic()
-            runs.append(one_run(args.submissions, args.workers, args.plain, keep))
+            # who goes first alternates, so that a change in the machine's load spreads evenly
+            runs.append(one_run(args.submissions, args.workers, args.plain, keep,
+                                kit_first=i % 2 == 0))
             rates = ", ".join(f"{name} {r['n'] / r['wall'] * 60:.2f}/min"
                               for name, r in runs[-1].items())
             load = os.getloadavg()[0]

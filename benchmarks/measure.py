@@ -1,7 +1,7 @@
 """Measuring a command: wall time, when each line of its output appeared, and peak memory.
 
-CPU time is that of every process of the tree that was waited for (``RUSAGE_CHILDREN``).
-Memory is the proportional set size (PSS, from ``/proc/<pid>/smaps_rollup``) summed over the
+CPU time is summed over the processes of the tree as last sampled (a process's final 0.2 s may
+be missed). Memory is the proportional set size (PSS, from ``/proc/<pid>/smaps_rollup``) summed over the
 command's process tree, sampled every 0.2 s: shared pages (TensorFlow's libraries) are split
 between the processes that map them instead of being counted once per process. Where PSS cannot
 be read, the resident set size is used.
@@ -9,7 +9,6 @@ be read, the resident set size is used.
 
 from __future__ import annotations
 
-import resource
 import subprocess
 import threading
 import time
@@ -40,7 +39,7 @@ class Run:
     lines: list[tuple[float, str]] = field(default_factory=list)  # seconds since start, text
     peak_tree_mb: float = 0.0
     peak_process_mb: float = 0.0
-    cpu: float = 0.0  # user + system seconds of the whole tree (every process it waited for)
+    cpu: float = 0.0  # user + system seconds of every process of the tree
 
     def text(self) -> str:
         return "\n".join(line for _, line in self.lines)
@@ -50,8 +49,8 @@ def run(command: list[str], *, cwd: Path, env: dict[str, str] | None = None,
         timeout: float = 7200) -> Run:
     """Run ``command`` to its end, timestamping its output lines and sampling its memory."""
     result = Run()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
+    cpu: dict[tuple[int, float], float] = {}  # (pid, start time) -> its CPU seconds, last seen
     proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     done = threading.Event()
@@ -69,6 +68,12 @@ def run(command: list[str], *, cwd: Path, env: dict[str, str] | None = None,
             except psutil.Error:
                 break
             sizes = [_pss_mb(p) for p in tree]
+            for p in tree:
+                try:
+                    times = p.cpu_times()
+                    cpu[(p.pid, p.create_time())] = times.user + times.system
+                except psutil.Error:
+                    pass
             result.peak_tree_mb = max(result.peak_tree_mb, sum(sizes))
             result.peak_process_mb = max(result.peak_process_mb, max(sizes, default=0.0))
             done.wait(INTERVAL)
@@ -84,9 +89,8 @@ def run(command: list[str], *, cwd: Path, env: dict[str, str] | None = None,
             proc.kill()
             proc.wait()
         result.wall = time.monotonic() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        result.cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         done.set()
         for thread in threads:
             thread.join(timeout=10)
+        result.cpu = sum(cpu.values())
     return result

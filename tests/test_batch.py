@@ -163,8 +163,10 @@ def test_a_grader_that_dies_fails_only_the_submission_it_was_grading(tmp_path: P
         for grader in graders:
             os.kill(grader.pid, signal.SIGKILL)
         runner.join(timeout=300)
+        _, left = psutil.wait_procs(workers, timeout=30)  # a worker dies with its grader
+        assert not left, [p.pid for p in left]
     finally:
-        for worker in workers:  # the sleeping submission's worker lost its grader
+        for worker in workers:  # if the test failed before they ended
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(worker.pid, signal.SIGKILL)
     statuses = {o.student: o.status for o in outcomes}
