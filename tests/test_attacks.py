@@ -438,20 +438,34 @@ def proxy(source: str, limits: Limits, scratch: Path) -> StudentProxy:
     return StudentProxy(assignment=A, cells=cells, limits=limits, scratch=scratch)
 
 
-@root_only
-def test_as_root_every_defence_is_active(tmp_path):
+def isolation_and_uid(tmp_path: Path) -> tuple[dict, int]:
+    """A worker's report of its defences, with every namespace checked; and the uid it runs as."""
     student = proxy("def uid():\n    return os.getuid()\n", FAST, tmp_path)
     try:
         student.start()
-        isolation = student.isolation
-        assert isolation["notes"] == []
-        assert isolation["processes"].startswith("its own pid namespace")
-        assert isolation["network"].startswith("none")
-        assert isolation["files"].startswith("private root")
-        assert isolation["user"].startswith("uid ")
-        assert student.call("uid") == int(isolation["user"].split()[1].rstrip(",")) > 65535
+        isolation, uid = student.isolation, student.call("uid")
     finally:
         student.close()
+    assert isolation["notes"] == []
+    assert isolation["processes"].startswith("its own pid namespace")
+    assert isolation["network"].startswith("none")
+    assert isolation["files"].startswith("private root")
+    return isolation, uid
+
+
+@root_only
+def test_as_root_every_defence_is_active(tmp_path):
+    isolation, uid = isolation_and_uid(tmp_path)
+    assert isolation["user"].startswith("uid ")
+    assert uid == int(isolation["user"].split()[1].rstrip(",")) > 65535
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root takes the root path; tests/test_nonroot.py "
+                    "runs this file again as a normal user")
+def test_as_a_normal_user_the_namespaces_still_isolate(tmp_path):
+    isolation, uid = isolation_and_uid(tmp_path)
+    assert "user namespace" in isolation["user"]
+    assert uid == os.getuid()
 
 
 @pytest.mark.parametrize("isolate", [True, False], ids=["sandbox", "no-namespaces"])

@@ -217,6 +217,9 @@ def sweep() -> None:
 
 def run_init(setup: Setup, exit_w: int) -> None:
     """Pid 1 of the namespace: build the root, start the server, reap, report its status."""
+    # The kernel gives pid 1 only the signals it has a handler for, from inside its namespace.
+    # Python handles SIGINT: without this, a worker of the same uid (no root) could end init.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     setup.isolate(fresh_proc=True)
     server = os.fork()
     if server == 0:
