@@ -26,19 +26,30 @@ class LabelsWithheld(RuntimeError):
 
 
 class DataSet:
-    """Images and labels with ``next_batch``; reshuffles at each epoch from its own seeded RNG."""
+    """Images and labels with ``next_batch``; reshuffles at each epoch from its own seeded RNG.
+
+    ``images`` are float32 pixels in [0, 1], or the raw uint8 pixels: those are converted when
+    used, a batch at a time by ``next_batch`` and all at once on the first read of ``images``
+    (after which batches come from that array, as in TensorFlow 1.x). Reading MNIST then costs
+    a few milliseconds instead of a quarter of a second, which counts for a grader that trains
+    a submission several times.
+    """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray | None, seed: int | None = None):
-        self._images = images
+        self._raw = images if images.dtype == np.uint8 else None
+        self._images = None if self._raw is not None else images
         self._labels = labels
+        self._n = int(images.shape[0])
         self._rng = np.random.default_rng(seed)
-        self._order = np.arange(images.shape[0])
-        self._pos = images.shape[0]  # forces a shuffle on the first batch
+        self._order = np.arange(self._n)
+        self._pos = self._n  # forces a shuffle on the first batch
         self._started = False
         self.epochs_completed = 0
 
     @property
     def images(self) -> np.ndarray:
+        if self._images is None:
+            self._images = mnist.pixels(self._raw)
         return self._images
 
     @property
@@ -49,7 +60,7 @@ class DataSet:
 
     @property
     def num_examples(self) -> int:
-        return int(self._images.shape[0])
+        return self._n
 
     def next_batch(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """The next ``batch_size`` images and labels; a new random order at each epoch."""
@@ -65,6 +76,8 @@ class DataSet:
             self._pos = 0
         idx = self._order[self._pos : self._pos + batch_size]
         self._pos += batch_size
+        if self._images is None:
+            return mnist.pixels(self._raw[idx]), self._labels[idx]
         return self._images[idx], self._labels[idx]
 
 
@@ -98,9 +111,13 @@ def read_data_sets(
         raw = mnist.read_idx(directory / name)
         return mnist.one_hot(raw) if one_hot else raw.astype(np.int64)
 
-    train_images = mnist.load_images(directory / mnist.TRAIN_IMAGES)
+    def images(name: str) -> np.ndarray:  # uint8: DataSet converts them when they are used
+        raw = mnist.read_idx(directory / name)
+        return raw.reshape(raw.shape[0], -1)
+
+    train_images = images(mnist.TRAIN_IMAGES)
     train_labels = labels(mnist.TRAIN_LABELS)
-    test_images = mnist.load_images(directory / mnist.TEST_IMAGES)
+    test_images = images(mnist.TEST_IMAGES)
     test_labels = None if withhold else labels(mnist.TEST_LABELS)
     v = validation_size
     return Datasets(

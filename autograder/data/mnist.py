@@ -61,8 +61,23 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+_VERIFIED: set[tuple] = set()  # files checked by this process, as (path, inode, size, mtime)
+
+
 def _verified(path: Path, name: str) -> bool:
-    return path.is_file() and sha256_of(path) == SHA256[name]
+    """Whether ``path`` holds ``name``'s known bytes; hashed once per process while the file
+    stays the same (a replaced or rewritten file has a new inode or mtime, and is hashed again)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    key = (str(path.resolve()), name, st.st_ino, st.st_size, st.st_mtime_ns)
+    if key in _VERIFIED:
+        return True
+    if not path.is_file() or sha256_of(path) != SHA256[name]:
+        return False
+    _VERIFIED.add(key)
+    return True
 
 
 def _install(src: Path, directory: Path, name: str) -> None:
@@ -162,10 +177,14 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(dims)
 
 
+def pixels(raw: np.ndarray) -> np.ndarray:
+    """uint8 images (any shape after the first axis) as rows of float32 pixels in [0, 1]."""
+    return (raw.reshape(raw.shape[0], -1).astype(np.float32)) / np.float32(255.0)
+
+
 def load_images(path: Path) -> np.ndarray:
     """Images flattened to 784 float32 pixels in [0, 1]."""
-    raw = read_idx(path)
-    return (raw.reshape(raw.shape[0], -1).astype(np.float32)) / np.float32(255.0)
+    return pixels(read_idx(path))
 
 
 def one_hot(labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
