@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -18,6 +19,24 @@ from autograder import manifest
 def fail(message: str) -> None:
     click.echo(f"autograder: error: {message}", err=True)
     sys.exit(2)
+
+
+@contextlib.contextmanager
+def status_line() -> Iterator[Callable[[str], None] | None]:
+    """A spinner with what is being done, on a terminal's stderr; nothing elsewhere.
+
+    It writes to its own copy of the stderr descriptor: pytest captures fd 2 while the suite runs.
+    """
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.markup import escape
+
+    with open(os.dup(sys.stderr.fileno()), "w") as terminal:
+        console = Console(file=terminal)
+        with console.status("starting") as status:
+            yield lambda text: status.update(escape(text))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,8 +63,9 @@ def grade(assignment: str, path: Path, json_out: Path | None, call_timeout: floa
 
     limits = Limits() if call_timeout is None else replace(Limits(), call_timeout=call_timeout)
     try:
-        result = run_grade(assignment=assignment, submission=path, json_out=json_out,
-                           limits=limits)
+        with status_line() as progress:
+            result = run_grade(assignment=assignment, submission=path, json_out=json_out,
+                               limits=limits, progress=progress)
     except (manifest.UnknownAssignment, SubmissionError) as exc:
         fail(str(exc))
     except OSError as exc:

@@ -13,6 +13,7 @@ its docstring and, on failure, the reason (never a traceback, never an expected 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -55,8 +56,10 @@ def describe_failure(excinfo: Any) -> str:
 
 
 class GradingPlugin:
-    def __init__(self, *, student: Any, reference: Any, assignment: str):
+    def __init__(self, *, student: Any, reference: Any, assignment: str,
+                 progress: Callable[[str], None] | None = None):
         self._student = student
+        self._progress = progress
         self._reference = reference
         self._assignment = assignment
         self.results: dict[str, TestResult] = {}
@@ -83,6 +86,11 @@ class GradingPlugin:
             self.results[item.nodeid] = TestResult(id=name, name=doc or name, max_score=points,
                                                    visibility=visibility)
             self.order.append(item.nodeid)
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        if self._progress is not None and nodeid in self.results:
+            done = self.order.index(nodeid)
+            self._progress(f"test {done + 1}/{len(self.order)}: {self.results[nodeid].name}")
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Any:
