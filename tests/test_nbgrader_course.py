@@ -71,10 +71,11 @@ def index_of(nb: Any, grade_id: str) -> int:
     return next(i for i, c in enumerate(nb.cells) if nbg(c).get("grade_id") == grade_id)
 
 
-def solved(release: Any) -> Any:
+def solved(release: Any, assignment: str = A) -> Any:
     """The release with every solution cell filled in from the reference solution."""
     nb = copy.deepcopy(release)
-    answers = iter(c.source for c in pipelines.build(A, pipelines.SOLUTION) if "solution" in c.tags)
+    answers = iter(c.source for c in pipelines.build(assignment, pipelines.SOLUTION)
+                   if "solution" in c.tags)
     for cell in nb.cells:
         if nbg(cell).get("solution"):
             cell.source = next(answers)
@@ -236,6 +237,28 @@ def test_bobs_bugs_lose_the_points_of_their_tests(graded: dict):
     assert failed >= BUGS
     lost = {gid for gid, (score, _, _) in graded["cells"]["bob"].items() if score == 0}
     assert lost == {check_grade_id(t) for t in failed}
+
+
+@pytest.mark.parametrize("assignment", [a for a in course_assignments() if a != A])
+def test_the_other_assignments_autograde_full_and_zero(course: Path, assignment: str):
+    """Every assignment goes through nbgrader's autograde: the solution earns every test cell's
+    points and the stub none."""
+    release = nbformat.read(course / "release" / assignment / f"{assignment}.ipynb", 4)
+    for student, nb in (("alice", solved(release, assignment)), ("carol", release)):
+        path = course / "submitted" / student / assignment / f"{assignment}.ipynb"
+        path.parent.mkdir(parents=True)
+        nbformat.write(nb, path)
+    log = run("nbgrader", "autograde", assignment, cwd=course)
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        cells = {s: {g.name: (g.auto_score, g.max_score)
+                     for g in gb.find_submission_notebook(assignment, assignment, s).grades}
+                 for s in ("alice", "carol")}
+    points = manifest.get(assignment).points
+    assert sum(m for _, m in cells["alice"].values()) == points, cells["alice"]
+    assert all(a == m for a, m in cells["alice"].values()), (cells["alice"], log[-3000:])
+    assert all(a == 0 for a, _ in cells["carol"].values()), cells["carol"]
 
 
 # --- what students do -----------------------------------------------------------------------
