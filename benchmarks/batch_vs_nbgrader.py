@@ -46,6 +46,7 @@ from pathlib import Path
 
 import classroom
 import measure
+import plot
 
 ROOT = classroom.ROOT
 A = classroom.A
@@ -164,6 +165,10 @@ def main() -> None:
     parser.add_argument("--no-plain-nbgrader", dest="plain", action="store_false")
     parser.add_argument("--keep", type=Path, default=None,
                         help="Keep the courses and gradebooks under this folder.")
+    parser.add_argument("--save", type=Path, default=None,
+                        help="Write every run's figures here as JSON (for benchmarks/plot.py).")
+    parser.add_argument("--plot", type=Path, default=None,
+                        help="Draw throughput, latencies and the floor into this PNG.")
     args = parser.parse_args()
     load = os.getloadavg()
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
@@ -192,6 +197,13 @@ def main() -> None:
           f"{floor['train']:.1f} s = {floor['floor']:.1f} s")
     print(f"single `autograder grade` of the reference: {floor['single']:.1f} s = "
           f"{floor['single'] / floor['floor']:.2f}x the floor")
+    figures = {"workers": args.workers, "cores": os.cpu_count(), "runs": runs, "floor": floor}
+    if args.save:
+        args.save.write_text(json.dumps(figures, indent=1) + "\n")
+        print(f"figures saved to {args.save}")
+    if args.plot:
+        plot.draw(figures, args.plot)
+        print(f"plot drawn in {args.plot}")
     load = os.getloadavg()
     print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
