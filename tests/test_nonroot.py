@@ -26,8 +26,9 @@ from util import ROOT
 @pytest.mark.skipif(os.geteuid() != 0, reason="already a normal user: every test runs that path")
 def test_the_attack_tests_pass_as_a_normal_user(tmp_path):
     unshare = shutil.which("unshare")
-    if unshare is None:
-        pytest.skip("util-linux's unshare is not installed")
+    if unshare is None or "--map-user" not in subprocess.run(
+            [unshare, "--help"], capture_output=True, text=True).stdout:
+        pytest.skip("needs util-linux's unshare with --map-user (2.38 or later)")
     proc = subprocess.run(
         [unshare, "--user", "--map-user=1000", "--map-group=1000", sys.executable, "-m", "pytest",
          "-v", "-p", "no:cacheprovider", "--strict-markers", "--basetemp", str(tmp_path / "t"),
