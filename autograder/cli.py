@@ -57,6 +57,7 @@ def grade(assignment: str, path: Path, json_out: Path | None, call_timeout: floa
     from dataclasses import replace
 
     from autograder.grading.report import print_report
+    from autograder.grading.run import exit_without_teardown
     from autograder.grading.run import grade as run_grade
     from autograder.submission.load import SubmissionError
     from autograder.worker.limits import Limits
@@ -71,11 +72,7 @@ def grade(assignment: str, path: Path, json_out: Path | None, call_timeout: floa
     except OSError as exc:
         fail(f"{exc.filename or json_out}: {exc.strerror}")
     print_report(result)
-    # Everything is written and the worker is gone: skip TensorFlow's teardown (about 1 s).
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError):
-            stream.flush()
-    os._exit(0)
+    exit_without_teardown(0)  # the results are written and the worker is gone
 
 
 @main.command()

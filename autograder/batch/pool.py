@@ -14,7 +14,6 @@ goes back to the queue.
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import os
 import signal
@@ -26,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from autograder.batch.jobs import Job, Outcome, Prepared, failed, grade_prepared
+from autograder.grading.run import exit_without_teardown
 
 _CONTEXT = multiprocessing.get_context("spawn")
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def _ask(conn: Connection) -> Job | None:
@@ -45,11 +44,12 @@ def _quiet(log: Path | None) -> None:
 
 
 def _die_with(parent: int) -> None:
-    """Ask Linux to send SIGTERM when the coordinator dies, even by SIGKILL (elsewhere: no-op)."""
+    """Ask Linux to send SIGTERM when the coordinator dies, even by SIGKILL."""
+    from autograder.worker import syscalls as sc
+
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
+        sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
         return
     if os.getppid() != parent:  # it died before we asked
         sys.exit(143)
@@ -82,9 +82,7 @@ def serve(conn: Connection, log: Path | None = None, parent: int = 0) -> None:
         for prepared in (current, ahead):
             if prepared is not None:
                 prepared.close()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)  # tearing down TensorFlow's modules at exit takes most of a second
+        exit_without_teardown(0)
 
 
 class _Grader:

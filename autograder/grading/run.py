@@ -12,6 +12,8 @@ import copy
 import functools
 import hashlib
 import io
+import os
+import sys
 import tempfile
 import threading
 import time
@@ -29,6 +31,15 @@ from autograder.worker import protocol
 from autograder.worker.limits import Limits
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
+
+
+def exit_without_teardown(status: int) -> None:
+    """Flush and end the process now: tearing down TensorFlow's modules takes about a second,
+    and a grading process has nothing left to clean up once its results are written."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(status)
 
 
 def suite_path(assignment: str) -> Path:
