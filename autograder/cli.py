@@ -56,6 +56,7 @@ def grade(assignment: str, path: Path, json_out: Path | None, call_timeout: floa
     """Grade one submission (a .ipynb, a .py, or a folder holding one) for ASSIGNMENT."""
     from dataclasses import replace
 
+    from autograder.grading.hidden import SecretError
     from autograder.grading.report import print_report
     from autograder.grading.run import exit_without_teardown
     from autograder.grading.run import grade as run_grade
@@ -67,7 +68,7 @@ def grade(assignment: str, path: Path, json_out: Path | None, call_timeout: floa
         with status_line() as progress:
             result = run_grade(assignment=assignment, submission=path, json_out=json_out,
                                limits=limits, progress=progress)
-    except (manifest.UnknownAssignment, SubmissionError) as exc:
+    except (manifest.UnknownAssignment, SubmissionError, SecretError) as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"{exc.filename or json_out}: {exc.strerror}")

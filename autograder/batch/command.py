@@ -26,6 +26,7 @@ from autograder.batch.fingerprint import content_key, listing_key
 from autograder.batch.gradebook import Gradebook
 from autograder.batch.jobs import FAILED, GRADED, INVALID, Job, Outcome, invalid
 from autograder.batch.progress import Display
+from autograder.grading.hidden import SecretError, course_secret, secret_id
 from autograder.submission.load import SubmissionError, find_notebook, load
 from autograder.worker.limits import Limits
 
@@ -61,15 +62,16 @@ class Summary:
 
 
 def _job(found: Found, assignment: str, limits: Limits,
-         recorded: dict[str, tuple[str, str]]) -> Job | Outcome | None:
+         recorded: dict[str, tuple[str, str]], secret: bytes) -> Job | Outcome | None:
     """The job for one student, the row saying why their submission cannot be graded, or None
-    if the gradebook holds a grade of these very bytes by this very suite."""
+    if the gradebook holds a grade of these very bytes by this very suite and secret."""
+    name = secret_id(secret)
     try:
         path = find_notebook(found.path, assignment)
-        key = content_key(assignment=assignment, data=path.read_bytes())
+        key = content_key(assignment=assignment, data=path.read_bytes(), secret=name)
     except (SubmissionError, OSError) as exc:
         message = str(exc) if isinstance(exc, SubmissionError) else f"{found.path}: {exc.strerror}"
-        key = listing_key(assignment=assignment, folder=found.path)
+        key = listing_key(assignment=assignment, folder=found.path, secret=name)
         outcome = invalid(assignment=assignment, student=found.student,
                           submission=str(found.path), key=key, error=message)
         return None if recorded.get(found.student) == (key, INVALID) else outcome
@@ -81,7 +83,7 @@ def _job(found: Found, assignment: str, limits: Limits,
         return invalid(assignment=assignment, student=found.student, submission=str(path),
                        key=key, error=str(exc))
     return Job(assignment=assignment, student=found.student, submission=str(path), key=key,
-               cells=cells, limits=limits)
+               cells=cells, limits=limits, secret=secret)
 
 
 def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT, workers: int | None = None,
@@ -95,6 +97,10 @@ def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT, workers: int
     """
     manifest.get(assignment)
     start = time.monotonic()
+    try:
+        secret = course_secret()
+    except SecretError as exc:
+        raise BatchError(str(exc)) from None
     try:
         found = discover(Path(folder), assignment, exclude=Path(out))
     except DiscoveryError as exc:
@@ -119,7 +125,7 @@ def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT, workers: int
 
     try:
         recorded = {} if force else book.recorded(assignment)
-        todo = [_job(item, assignment, limits or Limits(), recorded) for item in found]
+        todo = [_job(item, assignment, limits or Limits(), recorded, secret) for item in found]
         summary.unchanged = todo.count(None)
         todo = [item for item in todo if item is not None]
         with Display(total=len(todo), title=assignment, console=console) as display:

@@ -1,7 +1,8 @@
 """The content hash that decides whether a submission must be graded (again).
 
-A grade stays valid while three things are unchanged: the submission file's bytes, the assignment
-and the version of what grades it. That version is a hash of the hidden suite, the in-worker task
+A grade stays valid while four things are unchanged: the submission file's bytes, the assignment,
+the version of what grades it and the course secret its hidden inputs are drawn from (by a name
+that reveals nothing of it). That version is a hash of the hidden suite, the in-worker task
 driver, the master (which makes the reference solution) and the kit's release, so editing a test
 regrades the class while re-running the same command grades only new or changed submissions.
 """
@@ -29,6 +30,7 @@ def suite_version(assignment: str) -> str:
     """sha256 of everything that decides ``assignment``'s grades (hex, 16 characters)."""
     files = sorted((PACKAGE / "suites" / assignment).rglob("*.py"))
     files += [PACKAGE / "tasks" / f"{assignment}.py", PACKAGE / "masters" / f"{assignment}.py"]
+    files += sorted((PACKAGE / "grading").glob("*.py"))  # checks, hidden inputs, graphs
     digest = hashlib.sha256(FORMAT + b"\0" + _kit_version().encode())
     for path in files:
         if path.is_file() and "__pycache__" not in path.parts:
@@ -37,16 +39,18 @@ def suite_version(assignment: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def content_key(*, assignment: str, data: bytes) -> str:
-    """The key of one submission's bytes graded for ``assignment`` by the current suite."""
+def content_key(*, assignment: str, data: bytes, secret: str = "") -> str:
+    """The key of one submission's bytes graded for ``assignment`` by the current suite, with
+    hidden inputs from the secret named ``secret`` (``hidden.secret_id``)."""
     digest = hashlib.sha256(FORMAT + b"\0" + assignment.encode() + b"\0"
-                            + suite_version(assignment).encode() + b"\0")
+                            + suite_version(assignment).encode() + b"\0" + secret.encode()
+                            + b"\0")
     digest.update(data)
     return digest.hexdigest()
 
 
-def listing_key(*, assignment: str, folder: Path) -> str:
+def listing_key(*, assignment: str, folder: Path, secret: str = "") -> str:
     """A key for a folder that holds no gradable file: its entries' names and sizes."""
     entries = sorted((p.name, p.stat().st_size if p.is_file() else -1) for p in folder.iterdir()) \
         if folder.is_dir() else []
-    return content_key(assignment=assignment, data=repr(entries).encode())
+    return content_key(assignment=assignment, data=repr(entries).encode(), secret=secret)

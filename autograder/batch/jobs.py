@@ -33,6 +33,7 @@ class Job:
     key: str  # see fingerprint.content_key
     cells: list[dict[str, Any]]
     limits: Limits = field(default_factory=Limits)
+    secret: bytes = b""  # the course secret (see grading.hidden); empty: the grader's own
 
 
 @dataclass
@@ -112,7 +113,7 @@ def grade_prepared(prepared: Prepared) -> Outcome:
         if prepared.started is None:
             return _signed(failed(job, prepared.error, started))
         result = grade_student(assignment=job.assignment, started=prepared.started,
-                               submission=job.submission)
+                               submission=job.submission, secret=job.secret or None)
         results = result.to_gradescope()
         outcome = Outcome(assignment=job.assignment, student=job.student,
                           submission=job.submission, key=job.key, status=GRADED,

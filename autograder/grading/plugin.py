@@ -6,9 +6,16 @@ A test declares its worth with the ``points`` marker::
     def test_build_model_matches_reference(student, reference): ...
 
 and gets the fixtures ``student`` (a :class:`~autograder.grading.proxy.StudentProxy`),
-``reference`` (the reference solution, in the grader's process) and ``assignment`` (its name).
-A test passes and earns its points, or fails and earns none; its report line is the first line of
-its docstring and, on failure, the reason (never a traceback, never an expected value).
+``reference`` (the reference solution, in the grader's process), ``assignment`` (its name),
+``hidden`` (the submission's :class:`~autograder.grading.hidden.Hidden` inputs) and ``rng`` (a
+generator of hidden inputs for this test alone). A test passes and earns its points, or fails and
+earns none; its report line is the first line of its docstring, which begins with the one graded
+function it is about (``"train: ..."``), and, on failure, the reason (never a traceback, never an
+expected value).
+
+A test of a function that is built from other graded functions declares them with
+``@pytest.mark.builds_on("affine_forward", ...)``: when it fails and one of those failed its own
+tests, the reason says so ("fix it first").
 """
 
 from __future__ import annotations
@@ -16,8 +23,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 
+from autograder.grading.hidden import Hidden
 from autograder.grading.proxy import StudentError
 from autograder.grading.results import VISIBILITIES, TestResult
 
@@ -25,6 +34,12 @@ MARKER_HELP = (
     "points(n, visibility='visible'): the test is worth n points when it passes; visibility is "
     "one of " + ", ".join(VISIBILITIES) + " (Gradescope's meaning)."
 )
+BUILDS_ON_HELP = (
+    "builds_on(*functions): the graded function of this test is built from these graded "
+    "functions; a failure says when one of them failed its own tests."
+)
+# Collecting a suite (nbgrader's view of it) needs no real secret: nothing is drawn then.
+_COLLECTING = Hidden(secret=b"collect only", assignment="", submission="")
 
 
 class GradingFailure(AssertionError):
@@ -39,6 +54,12 @@ def points_of(item: pytest.Item) -> tuple[float, str]:
     if visibility not in VISIBILITIES:
         raise pytest.UsageError(f"{item.nodeid}: visibility {visibility!r} not in {VISIBILITIES}")
     return float(marker.args[0]), visibility
+
+
+def function_of(name: str) -> str:
+    """The graded function a test is about: its name up to the first ``": "``."""
+    head, sep, _ = name.partition(": ")
+    return head if sep else ""
 
 
 def describe_failure(excinfo: Any) -> str:
@@ -57,8 +78,9 @@ def describe_failure(excinfo: Any) -> str:
 
 class GradingPlugin:
     def __init__(self, *, student: Any, reference: Any, assignment: str,
-                 progress: Callable[[str], None] | None = None):
+                 hidden: Hidden | None = None, progress: Callable[[str], None] | None = None):
         self._student = student
+        self._hidden = hidden or _COLLECTING
         self._progress = progress
         self._reference = reference
         self._assignment = assignment
@@ -77,6 +99,32 @@ class GradingPlugin:
     @pytest.fixture(scope="session")
     def assignment(self) -> str:
         return self._assignment
+
+    @pytest.fixture(scope="session")
+    def hidden(self) -> Hidden:
+        return self._hidden
+
+    @pytest.fixture
+    def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
+        """This test's generator of hidden inputs (the same for the same submission)."""
+        return self._hidden.rng(request.node.name)
+
+    def _failed_functions(self) -> set[str]:
+        return {function_of(r.name) for r in self.results.values() if r.status == "failed"
+                and r.output}
+
+    def _blame(self, item: pytest.Item) -> str:
+        """Why a failure may not be this function's own: a function it builds on failed."""
+        marker = item.get_closest_marker("builds_on")
+        if marker is None:
+            return ""
+        failed = [f for f in marker.args if f in self._failed_functions()]
+        if not failed:
+            return ""
+        names = " and ".join(failed)
+        verb = "fails" if len(failed) == 1 else "fail"
+        return (f" ({names} {verb} {'its' if len(failed) == 1 else 'their'} own tests and this "
+                "function uses it: fix that first)")
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:  # after -k deselection
@@ -103,6 +151,9 @@ class GradingPlugin:
             result.status, result.score = "failed", 0.0
             if not result.output:
                 result.output = describe_failure(call.excinfo) if call.excinfo else "failed"
+                if call.excinfo and not (isinstance(call.excinfo.value, StudentError)
+                                         and call.excinfo.value.kind == "not_implemented"):
+                    result.output += self._blame(item)
         elif report.when == "call" and report.passed and not result.output:
             result.status, result.score = "passed", result.max_score
         elif report.skipped:
@@ -119,3 +170,4 @@ class GradingPlugin:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
+    config.addinivalue_line("markers", BUILDS_ON_HELP)

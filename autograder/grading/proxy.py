@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.data import input_data, mnist
+from autograder.grading.hidden import secret_path
 from autograder.worker import protocol, sandbox
 from autograder.worker.limits import Limits
 
@@ -139,7 +140,8 @@ class Worker:
         child_fds = (to_worker_r, from_worker_w, status_w, lifeline_r)
         command = sandbox.command(fds=(to_worker_r, from_worker_w), status_fd=status_w,
                                   lifeline_fd=lifeline_r, home=str(self.home),
-                                  lend=[str(mnist_dir)], hide=[str(mnist.cache_dir())],
+                                  lend=[str(mnist_dir)],
+                                  hide=[str(mnist.cache_dir()), str(secret_path())],
                                   limits=limits)
         self.process = subprocess.Popen(
             command, pass_fds=child_fds, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder import manifest
+from autograder.grading.hidden import Hidden, course_secret, submission_key
 from autograder.grading.proxy import StudentError, StudentProxy
 from autograder.grading.reference import reference
 from autograder.grading.results import GradeResult, write_json
@@ -88,6 +89,8 @@ class Remembered:
     each caller gets its own copy of the answer.
     """
 
+    MAX_ANSWERS = 2048  # inputs are drawn per submission: remember the latest answers only
+
     def __init__(self, ref: Any):
         self._ref = ref
         self._answers: dict[bytes, Any] = {}
@@ -95,6 +98,8 @@ class Remembered:
     def _remembered(self, question: dict[str, Any], ask: Any) -> Any:
         key = hashlib.sha256(protocol.encode(question)).digest()
         if key not in self._answers:
+            while len(self._answers) >= self.MAX_ANSWERS:
+                del self._answers[next(iter(self._answers))]
             self._answers[key] = ask()
         return copy.deepcopy(self._answers[key])
 
@@ -135,10 +140,13 @@ def start_student(*, assignment: str, cells: list[dict[str, Any]], limits: Limit
 
 def grade_student(*, assignment: str, started: Started, submission: str,
                   select: list[str] | None = None,
-                  progress: Callable[[str], None] | None = None) -> GradeResult:
+                  progress: Callable[[str], None] | None = None,
+                  secret: bytes | None = None) -> GradeResult:
     """Run ``assignment``'s hidden suite against a started student (not closed here).
 
     ``progress``, if given, is called with a line saying what is being done (for a status line).
+    The hidden inputs are drawn from ``secret`` (default: the course secret, see ``hidden``) and
+    the submission's cells.
 
     The reference is built once per process and remembers its answers, so a process that grades
     one submission after another imports TensorFlow, builds the reference and computes its
@@ -153,9 +161,11 @@ def grade_student(*, assignment: str, started: Started, submission: str,
     if progress is not None:
         progress("importing TensorFlow and building the reference; the submission's cells run "
                  "meanwhile")
+    hidden = Hidden(secret=course_secret() if secret is None else secret, assignment=assignment,
+                    submission=submission_key(started.student.cells))
     plugin = GradingPlugin(student=_WhenLoaded(started),
                            reference=remembered_reference(assignment), assignment=assignment,
-                           progress=progress)
+                           hidden=hidden, progress=progress)
     # no:unraisableexception: its gc.collect() at the end takes 0.3 s once TensorFlow is loaded.
     # No plugins from whatever else is installed: a grade must not depend on them (and anyio's
     # alone takes 0.4 s to load).
@@ -190,20 +200,22 @@ def grade(
 ) -> GradeResult:
     """Grade ``submission`` (a notebook, a .py file or a folder holding one) for ``assignment``.
 
-    Raises :class:`~autograder.manifest.UnknownAssignment` or
-    :class:`~autograder.submission.load.SubmissionError` for input it cannot use; otherwise
+    Raises :class:`~autograder.manifest.UnknownAssignment`,
+    :class:`~autograder.submission.load.SubmissionError` or
+    :class:`~autograder.grading.hidden.SecretError` for input it cannot use; otherwise
     returns the result (and writes Gradescope's ``results.json`` to ``json_out``).
     ``progress`` is called with a line for each step (see :func:`grade_student`).
     """
     manifest.get(assignment)
     start = time.monotonic()
     path, cells = load(Path(submission), assignment)
+    secret = course_secret()
     with tempfile.TemporaryDirectory(prefix="autograder-") as scratch:
         started = start_student(assignment=assignment, cells=cells, limits=limits or Limits(),
                                 scratch=Path(scratch))
         try:
             result = grade_student(assignment=assignment, started=started, submission=str(path),
-                                   select=select, progress=progress)
+                                   select=select, progress=progress, secret=secret)
         finally:
             started.close()
     result.execution_time = time.monotonic() - start
