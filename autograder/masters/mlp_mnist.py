@@ -198,8 +198,8 @@ def train(sess, x, y, train_op, loss, data, n_batch, n_iter, n_prt):
         n_batch, n_iter, n_prt: batch size, number of steps, logging period.
 
     Returns:
-        list of float: the costs logged at steps 0, n_prt, 2 n_prt, ... (``n_iter / n_prt``
-        values when ``n_prt`` divides ``n_iter``).
+        list of float: the costs logged at steps 0, n_prt, 2 n_prt, ..., one for each of these
+        steps below ``n_iter``.
     """
     ### BEGIN SOLUTION
     costs = []

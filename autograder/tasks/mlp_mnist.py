@@ -1,4 +1,21 @@
-"""Tasks for ``mlp_mnist``: train with the student's functions, predict the test images."""
+"""Tasks for ``mlp_mnist``: run the student's ``train`` and ``predict`` on graphs of the kit's own.
+
+Neither task uses another function of the submission, so ``train`` and ``predict`` earn their
+points on their own, whatever ``build_model`` and ``build_loss`` do. The kit's graph is a small
+linear model ``x W + b`` with a squared-error loss, deliberately not the assignment's network or
+loss (nothing here is an answer to copy), trained by plain gradient descent so that the grader can
+replay every step in its own process:
+
+``train_probe``   builds that graph from the weights the grader sends, hands ``train`` a session,
+                  the placeholders, the step, the loss and a ``data`` object that serves the
+                  images the grader sent, ``n_batch`` at a time in order; returns the costs
+                  ``train`` returned and the weights after it.
+``predict_probe`` builds the same kind of graph, sets its variables to weights the grader sent
+                  and returns what ``predict`` says of images the grader sent.
+
+What comes back is judged in the grader against its own replay: nothing here is trusted, and the
+batch sizes ``data`` saw asked for are only used for hints.
+"""
 
 from __future__ import annotations
 
@@ -6,56 +23,101 @@ from typing import Any
 
 import numpy as np
 
-from autograder.data import input_data
-from autograder.worker.harness import _tf, invoke, resolve, session_config
+from autograder.worker.harness import (
+    CallFailed,
+    _tf,
+    describe,
+    invoke,
+    resolve,
+    session_config,
+    to_plain,
+)
 
-TASKS = ("train_and_predict",)
+TASKS = ("train_probe", "predict_probe")
 
 
-def train_and_predict(
-    ns: dict[str, Any],
-    *,
-    seed: int = 0,
-    learning_rate: float = 1e-4,
-    n_batch: int = 50,
-    n_iter: int = 2500,
-    n_prt: int = 250,
-    predict_test: bool = True,
-) -> dict[str, Any]:
-    """The lecture's graph and training run, with the student's model, loss, loop and predict.
+class Batches:
+    """The ``data`` argument of ``train``: ``next_batch(n)`` returns the next ``n`` images and
+    labels, in the order given, starting again at the first after the last."""
 
-    Returns the logged costs, the parameter shapes after training and, if asked, the predicted
-    class of each of the 10,000 test images (the grader scores them; labels stay out of here).
+    def __init__(self, images: np.ndarray, labels: np.ndarray):
+        self.images = np.asarray(images, dtype=np.float32)
+        self.labels = np.asarray(labels, dtype=np.float32)
+        self.num_examples = len(self.images)
+        self.epochs_completed = 0
+        self.sizes: list[int] = []
+        self._pos = 0
+
+    def next_batch(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        n = int(batch_size)
+        if not 0 < n <= self.num_examples:
+            raise ValueError(f"batch_size must be in 1..{self.num_examples}")
+        self.sizes.append(n)
+        idx = (self._pos + np.arange(n)) % self.num_examples
+        if self._pos + n >= self.num_examples:
+            self.epochs_completed += 1
+        self._pos = (self._pos + n) % self.num_examples
+        return self.images[idx], self.labels[idx]
+
+
+def _linear_graph(tf: Any, weights: np.ndarray, bias: np.ndarray) -> tuple[Any, ...]:
+    """Placeholders, variables and logits of ``x W + b`` in the current default graph."""
+    tf1 = tf.compat.v1
+    x = tf1.placeholder(tf.float32, [None, weights.shape[0]], name="x")
+    y = tf1.placeholder(tf.float32, [None, weights.shape[1]], name="y")
+    w = tf.Variable(np.asarray(weights, dtype=np.float32), name="W")
+    b = tf.Variable(np.asarray(bias, dtype=np.float32), name="b")
+    return x, y, w, b, tf.matmul(x, w) + b
+
+
+def train_probe(ns: dict[str, Any], *, images: np.ndarray, labels: np.ndarray,
+                weights: np.ndarray, bias: np.ndarray, learning_rate: float, n_batch: int,
+                n_iter: int, n_prt: int) -> dict[str, Any]:
+    """``train(sess, x, y, train_op, loss, data, n_batch, n_iter, n_prt)`` on the kit's graph.
+
+    The loss is ``mean over the batch of 1/2 |x W + b - y|^2`` and ``train_op`` one step of
+    gradient descent on it. Returns ``{"costs" (or "costs_error"), "weights", "bias", "sizes"}``.
     """
     tf = _tf()
     tf1 = tf.compat.v1
-    data = input_data.read_data_sets(one_hot=True, seed=seed)
-    init_params = resolve(ns, "init_params")
+    data = Batches(images, labels)
     graph = tf.Graph()
     with graph.as_default():
-        tf1.set_random_seed(seed)
-        x = tf1.placeholder(tf.float32, [None, 28 * 28])
-        y = tf1.placeholder(tf.float32, [None, 10])
-        weights, biases = invoke(init_params, "init_params", seed=seed)
-        logits = invoke(resolve(ns, "build_model"), "build_model", x, weights, biases)
-        loss = invoke(resolve(ns, "build_loss"), "build_loss", logits, y)
-        try:
-            train_op = tf1.train.AdamOptimizer(learning_rate).minimize(loss)
-        except Exception as exc:  # e.g. a loss that does not depend on the weights
-            from autograder.worker.harness import CallFailed, describe
-
-            raise CallFailed("exception", f"the optimizer cannot minimise build_loss's result: "
-                             f"{describe(exc)}") from None
+        x, y, w, b, logits = _linear_graph(tf, weights, bias)
+        loss = 0.5 * tf.reduce_mean(tf.reduce_sum(tf.square(logits - y), axis=1))
+        train_op = tf1.train.GradientDescentOptimizer(learning_rate).minimize(loss)
         with tf1.Session(graph=graph, config=session_config()) as sess:
             sess.run(tf1.global_variables_initializer())
-            costs = invoke(resolve(ns, "train"), "train", sess, x, y, train_op, loss, data.train,
+            costs = invoke(resolve(ns, "train"), "train", sess, x, y, train_op, loss, data,
                            n_batch, n_iter, n_prt)
-            shapes = {f"{group}/{key}": list(sess.run(tf.shape(var)))
-                      for group, params in (("weights", weights), ("biases", biases))
-                      for key, var in params.items()}
-            result: dict[str, Any] = {"costs": costs, "param_shapes": shapes}
-            if predict_test:
-                predicted = invoke(resolve(ns, "predict"), "predict", sess, x, logits,
-                                   data.test.images)
-                result["predictions"] = np.asarray(predicted)
+            try:
+                after_w, after_b = sess.run([w, b])
+            except Exception as exc:  # e.g. train closed the session or reset the graph
+                raise CallFailed("exception", "the weights cannot be read after train returned "
+                                 f"({describe(exc)}): leave the session open") from None
+    result = {"weights": after_w, "bias": after_b,
+              "sizes": np.asarray(data.sizes[:100_000], dtype=np.int64)}
+    try:  # what train returns is judged apart from what it did to the weights
+        result["costs"] = to_plain(costs, "train")
+    except CallFailed as exc:
+        result["costs_error"] = exc.message
     return result
+
+
+def predict_probe(ns: dict[str, Any], *, weights: np.ndarray, bias: np.ndarray,
+                  images: np.ndarray) -> dict[str, Any]:
+    """``predict(sess, x, logits, images)`` with the logits ``x W + b`` of the kit's graph."""
+    tf = _tf()
+    tf1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default():
+        # The variables start at 0 and are then set to the weights, as training would leave
+        # them: a predict that initialises the variables again predicts from zeros.
+        x, _, w, b, logits = _linear_graph(tf, np.zeros_like(weights), np.zeros_like(bias))
+        with tf1.Session(graph=graph, config=session_config()) as sess:
+            sess.run(tf1.global_variables_initializer())
+            w.load(np.asarray(weights, dtype=np.float32), sess)
+            b.load(np.asarray(bias, dtype=np.float32), sess)
+            predicted = invoke(resolve(ns, "predict"), "predict", sess, x, logits,
+                               np.asarray(images, dtype=np.float32))
+    return {"predicted": predicted}
