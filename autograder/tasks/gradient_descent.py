@@ -1,37 +1,32 @@
 """Tasks for ``gradient_descent``: run the student's optimizers and record every step.
 
 The optimizers find ``gradient`` and ``cost`` by name in the submission's namespace (the notebook
-tells students to call them once per step). A task puts trusted stand-ins under those names for
-the length of one run, so the suite sees which examples each step used, the ``theta`` it started
-from and the gradient it got, and the optimizers are judged apart from the student's own
-``gradient`` and ``cost``:
+tells students to call them once per step). ``probe`` puts trusted stand-ins under those names for
+the length of one run, so the grader sees which examples each step used, the ``theta`` it started
+from and the gradient it got, and the optimizer is judged apart from the student's own
+``gradient`` and ``cost``. The stand-ins answer the *probe problem*, which is not the
+assignment's linear regression: cost ``1/(2m) sum_i |theta - x_i|^2``, gradient
+``theta - mean_i x_i`` over the examples of the batch. The run's ``y`` holds example numbers, so
+the stand-in reads from ``y_batch`` which examples a step used.
 
-``probe``  runs an optimizer on the *probe problem* below, which is not the assignment's linear
-           regression: cost ``1/(2m) sum_i |theta - x_i|^2``, gradient ``theta - mean_i x_i``
-           over the examples of the batch. Its ``y`` holds example numbers, so the stand-in reads
-           from ``y_batch`` which examples a step used.
-``fit``    runs an optimizer with the student's own ``gradient`` and ``cost`` on regression data
-           and returns the final ``theta``; a ``cost`` that raises counts as 0.0 there, so an
-           unfinished ``cost`` does not decide the fit (a ``gradient`` may use ``cost``).
+An optimizer that computes its gradient itself never calls the stand-in: its run is then judged
+in the grader from the cost history it returns (``suites/gradient_descent/steps.py``).
 
 Nothing here knows an expected value: the suite judges the records in the grader.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from autograder.worker.harness import CallFailed, invoke, resolve
+from autograder.worker.harness import CallFailed, invoke, resolve, standing_in
 
-TASKS = ("probe", "fit")
+TASKS = ("probe",)
 OPTIMIZERS = ("batch_gradient_descent", "stochastic_gradient_descent",
               "minibatch_gradient_descent")
 MAX_STEPS = 100_000  # a run taking more steps than this is stopped (an endless loop)
-_MISSING = object()
 
 
 def probe_cost(X: np.ndarray, theta: np.ndarray) -> float:
@@ -49,33 +44,6 @@ def probe_gradient(X: np.ndarray, theta: np.ndarray) -> np.ndarray:
 def probe_cost_stand_in(X: Any, y: Any, theta: Any) -> float:
     """``cost`` during a probe run: the probe problem's cost (``y`` holds example numbers)."""
     return probe_cost(np.asarray(X, dtype=float), np.asarray(theta, dtype=float))
-
-
-def forgiving(cost: Any) -> Any:
-    """``cost`` during a fit run: the student's own, but 0.0 where it raises (e.g. unfinished)."""
-
-    def cost_or_zero(X: Any, y: Any, theta: Any) -> Any:
-        try:
-            return cost(X, y, theta)
-        except Exception:
-            return 0.0
-
-    return cost_or_zero
-
-
-@contextlib.contextmanager
-def standing_in(ns: dict[str, Any], **stand_ins: Any) -> Iterator[None]:
-    """Put ``stand_ins`` into the namespace for the duration of a run; restore afterwards."""
-    saved = {name: ns.get(name, _MISSING) for name in stand_ins}
-    ns.update(stand_ins)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is _MISSING:
-                ns.pop(name, None)
-            else:
-                ns[name] = value
 
 
 class Recorder:
@@ -171,15 +139,3 @@ def probe(ns: dict[str, Any], *, method: str, X: np.ndarray, theta: np.ndarray,
     final, costs = _split(result, method)
     return {"theta": final, "costs": costs, "untouched": bool(np.array_equal(given, start)),
             **recorder.record()}
-
-
-def fit(ns: dict[str, Any], *, method: str, X: np.ndarray, y: np.ndarray, theta: np.ndarray,
-        learning_rate: float, n_epochs: int, batch_size: int | None = None,
-        seed: int | None = None) -> dict[str, Any]:
-    """One run of ``method`` with the student's ``gradient`` on ``(X, y)``; returns its theta."""
-    kwargs = _optimizer_args(method, learning_rate, n_epochs, batch_size, seed)
-    with standing_in(ns, cost=forgiving(ns.get("cost"))), \
-            np.errstate(over="ignore", invalid="ignore"):
-        result = invoke(resolve(ns, method), method, np.array(X, dtype=float),
-                        np.array(y, dtype=float), np.array(theta, dtype=float), **kwargs)
-    return {"theta": _split(result, method)[0]}
