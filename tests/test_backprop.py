@@ -12,32 +12,28 @@ from autograder.grading.run import grade
 
 A = "backprop"
 
-NETWORK_BOTH = {"test_network_weight_gradients", "test_network_bias_gradients"}
-
 # name: ([(old, new), ...] replacements in the reference solution, the tests the bug must fail,
-#        {test: words its feedback must contain})
+#        {test: words its feedback must contain}). A layer's mistake costs the layer's tests only:
+# the network functions that use the layer are judged on their wiring (see the suite).
 BUGS = {
     "bias gradient not summed over the batch": (
         [("db = dout.sum(axis=0)", "db = dout")],
-        {"test_affine_backward_shapes", "test_affine_backward_db",
-         "test_network_gradients_loss_and_shapes", "test_network_bias_gradients"},
-        {"test_affine_backward_shapes": "db has shape [4, 3], expected [3]"},
+        {"test_affine_backward_shapes", "test_affine_backward_db"},
+        {"test_affine_backward_shapes": "db has shape [", "test_affine_backward_db": "db has shape"},
     ),
     "dw with the transposes swapped": (
         [("dw = x.T @ dout", "dw = dout.T @ x")],
-        {"test_affine_backward_shapes", "test_affine_backward_dw",
-         "test_network_gradients_loss_and_shapes", "test_network_weight_gradients"},
-        {"test_affine_backward_dw": "dw has shape [3, 5], expected [5, 3]"},
+        {"test_affine_backward_shapes", "test_affine_backward_dw"},
+        {"test_affine_backward_dw": "dw has shape ["},
     ),
     "ReLU backward lets the gradient through at exactly 0": (
         [("return dout * (x > 0)", "return dout * (x >= 0)")],
-        {"test_relu_backward_kink", "test_network_bias_gradients"},
-        {"test_relu_backward_kink": "input(s) of exactly 0",
-         "test_network_bias_gradients": "at the ReLU kink"},
+        {"test_relu_backward_kink"},
+        {"test_relu_backward_kink": "input(s) of exactly 0"},
     ),
     "ReLU backward does not mask": (
         [("return dout * (x > 0)", "return dout")],
-        {"test_relu_backward", "test_relu_backward_kink", *NETWORK_BOTH},
+        {"test_relu_backward", "test_relu_backward_kink"},
         {"test_relu_backward": "inputs away from 0"},
     ),
     "one-sided difference": (
@@ -54,8 +50,8 @@ BUGS = {
     ),
     "softmax cross-entropy gradient without the 1/N": (
         [("return (softmax(logits) - y) / logits.shape[0]", "return softmax(logits) - y")],
-        {"test_softmax_cross_entropy_backward", *NETWORK_BOTH},
-        {"test_softmax_cross_entropy_backward": "on a batch of 6"},
+        {"test_softmax_cross_entropy_backward"},
+        {"test_softmax_cross_entropy_backward": "on a batch of"},
     ),
     "chain rule without the inner derivative": (
         [("dz_dx = np.cos(y) * 2 * x", "dz_dx = np.cos(y)")],

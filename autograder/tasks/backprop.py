@@ -1,8 +1,16 @@
-"""Tasks for ``backprop``: run the student's ``numerical_gradient`` on known smooth functions.
+"""Tasks for ``backprop``.
 
-A function cannot cross to the worker as plain data, so the functions to differentiate live here,
+``numerical_gradient_of`` runs the student's ``numerical_gradient`` on known smooth functions. A
+function cannot cross to the worker as plain data, so the functions to differentiate live here,
 chosen by name. They hold no expected values: the grader differentiates their TensorFlow twins
 (in the hidden suite) with ``tf.GradientTape`` and compares.
+
+``with_other_layers`` calls ``network_forward`` or ``network_gradients`` with the layers they are
+built from replaced by *other* layers: an affine map with its bias counted twice, a leaky ReLU
+(slope 0.1 below 0) and the gradient of half the squared error in place of the softmax
+cross-entropy's. None of them is an answer of the assignment. The grader knows what a network
+wired the right way gives with these layers, so a network function is judged on its wiring even
+when a layer it uses is wrong (and a layer's mistake costs only that layer's points).
 """
 
 from __future__ import annotations
@@ -12,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from autograder.worker.harness import CallFailed, invoke, resolve
+from autograder.worker.harness import CallFailed, invoke, resolve, standing_in
 
-TASKS = ("numerical_gradient_of",)
+TASKS = ("numerical_gradient_of", "with_other_layers")
+NETWORKS = ("network_forward", "network_gradients")
 
 
 def cubic_plus_sine(x: np.ndarray, a: np.ndarray) -> float:
@@ -49,3 +58,40 @@ def numerical_gradient_of(
     gradient = invoke(resolve(ns, "numerical_gradient"), "numerical_gradient",
                       lambda v: f(v, a), point, h=h)
     return {"gradient": gradient, "x_after": point}
+
+
+def _affine_forward(x: Any, w: Any, b: Any) -> np.ndarray:
+    return np.asarray(x) @ np.asarray(w) + 2.0 * np.asarray(b)
+
+
+def _affine_backward(dout: Any, x: Any, w: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    dout, x, w = np.asarray(dout), np.asarray(x), np.asarray(w)
+    return dout @ w.T, x.T @ dout, 2.0 * dout.sum(axis=0)
+
+
+def _relu_forward(x: Any) -> np.ndarray:
+    x = np.asarray(x)
+    return np.where(x > 0, x, 0.1 * x)
+
+
+def _relu_backward(dout: Any, x: Any) -> np.ndarray:
+    return np.asarray(dout) * np.where(np.asarray(x) > 0, 1.0, 0.1)
+
+
+def _output_backward(logits: Any, y: Any) -> np.ndarray:
+    logits = np.asarray(logits)
+    return (logits - np.asarray(y)) / logits.shape[0]
+
+
+OTHER_LAYERS = {"affine_forward": _affine_forward, "affine_backward": _affine_backward,
+                "relu_forward": _relu_forward, "relu_backward": _relu_backward,
+                "softmax_cross_entropy_backward": _output_backward}
+
+
+def with_other_layers(ns: dict[str, Any], *, function: str, args: list[Any]) -> Any:
+    """``function(*args)`` with the layers of :data:`OTHER_LAYERS` in place of the student's."""
+    if function not in NETWORKS:
+        raise CallFailed("missing", f"no network function {function!r}")
+    fn = resolve(ns, function)
+    with standing_in(ns, **OTHER_LAYERS):
+        return invoke(fn, function, *args)
