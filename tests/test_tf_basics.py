@@ -24,14 +24,15 @@ GROUPS = {
         "float constants": (
             "    a = tf.constant([1, 2, 3])\n    b = tf.constant([4, 5, 6])\n",
             "    a = tf.constant([1.0, 2.0, 3.0])\n    b = tf.constant([4.0, 5.0, 6.0])\n",
-            {"test_lecture_constants_are_graph_constants"},
+            {"test_lecture_constants_a", "test_lecture_constants_b"},
             "dtype float32, expected int32",
         ),
         "product as a dot product": (
             "    product = a * b\n",
             "    product = tf.reduce_sum(a * b)\n",
-            {"test_add_and_multiply_graph_tensors", "test_add_and_multiply_values"},
-            "static shape",
+            {"test_add_and_multiply_graph_tensors", "test_add_and_multiply_ops",
+             "test_add_and_multiply_values"},
+            "has shape",
         ),
         "run_in_session ignores feed_dict": (
             "return sess.run(fetches, feed_dict=feed_dict)",
@@ -51,12 +52,12 @@ GROUPS = {
             "    increment = tf1.assign_add(count, 1)\n",
             "    increment = count + 1\n",
             {"test_build_counter_increment"},
-            "does not change count",
+            "(count + 1 alone stores nothing)",
         ),
         "total ignores b": (
             "    return a, b, a + b\n",
             "    return a, b, a + a\n",
-            {"test_add_placeholders_fed"},
+            {"test_add_placeholders_tensors", "test_add_placeholders_fed"},
             "does not depend on b",
         ),
         "eager results turned into NumPy arrays": (

@@ -1,11 +1,14 @@
-"""Tasks for ``tf_basics``: call the student's functions in a fresh graph (or eagerly) and report
-plain facts about what they built.
+"""Tasks for ``tf_basics``: call the student's functions in a fresh graph (or eagerly) and send
+back the graph and the values, for the grader to judge.
 
-The facts are what the hidden suite needs to judge TensorFlow objects that cannot cross to the
-grader: whether a result is a tensor of the graph, its dtype and static shape, the type of the
-operation that makes it, the operation types it is computed from, which inputs it depends on,
-what reading a variable before initialising it does, and the values after running. No expected
-value lives here; the suite compares the facts with what the lecture asks for.
+TensorFlow objects cannot cross to the grader, and a description of them made here would be the
+submission's own account (its code runs in this process and could change this module). So a
+graph task sends the graph itself, serialized (``graph``: its ``GraphDef`` as bytes, with static
+shapes), the name of each tensor the student's function returned (``outputs``: ``{"kind",
+"name"}``), and the values of running them: the grader reads op types, dtypes, shapes,
+dependencies and constants from the graph (``autograder.grading.graphs``) and compares the values
+with its own. The inputs the task makes are named ``a`` and ``b`` in the graph. No expected value
+lives here.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from autograder.worker.harness import CallFailed, _tf, describe, invoke, resolve, session_config
+from autograder.worker.harness import CallFailed, describe, invoke, resolve, session_config
+from autograder.worker.harness import tensorflow as _tf
 
-TASKS = ("constants_facts", "operations_facts", "session_result", "counter_facts",
-         "run_counter_result", "placeholder_facts", "eager_facts")
+TASKS = ("constants_graph", "operations_graph", "session_result", "counter_graph",
+         "run_counter_result", "placeholder_graph", "eager_facts")
 EAGER_FUNCTIONS = ("eager_add_and_multiply", "eager_counter")
 
 
@@ -35,7 +39,7 @@ def _unpack(value: Any, name: str, count: int, what: str) -> list[Any]:
 
 def _in_graph(value: Any, graph: Any) -> bool:
     tf = _tf()
-    if not isinstance(value, (tf.Tensor, tf.Variable)):
+    if not isinstance(value, (tf.Tensor, tf.Variable, tf.Operation)):
         return False
     try:
         return value.graph is graph
@@ -43,34 +47,26 @@ def _in_graph(value: Any, graph: Any) -> bool:
         return False
 
 
-def _ancestors(value: Any) -> dict[str, str]:
-    """Name -> type of every operation ``value`` is computed from, its own included."""
-    seen: dict[str, str] = {}
-    stack = [value.op]
-    while stack:
-        op = stack.pop()
-        if op.name in seen:
-            continue
-        seen[op.name] = op.type
-        stack.extend(t.op for t in op.inputs)
-        stack.extend(op.control_inputs)
-    return seen
-
-
-def _facts(value: Any, graph: Any) -> dict[str, Any]:
-    """What kind of object ``value`` is; for a tensor of ``graph``, its op and the op types below."""
+def _describe(value: Any, graph: Any) -> dict[str, Any]:
+    """The Python type of a returned value and, for a tensor of ``graph``, its name there."""
     tf = _tf()
-    facts: dict[str, Any] = {"kind": type(value).__name__, "graph_tensor": False,
-                             "variable": isinstance(value, tf.Variable), "dtype": None,
-                             "shape": None, "op": None, "ops": []}
-    if isinstance(value, (tf.Tensor, tf.Variable)):
-        facts["dtype"] = value.dtype.base_dtype.name
-        facts["shape"] = value.shape.as_list() if value.shape.rank is not None else None
-    if graph is not None and _in_graph(value, graph):
-        facts["graph_tensor"] = True
-        facts["op"] = value.op.type
-        facts["ops"] = sorted(set(_ancestors(value).values()))
-    return facts
+    inside = _in_graph(value, graph)
+    return {"kind": type(value).__name__, "name": value.name if inside else None,
+            "other_graph": isinstance(value, (tf.Tensor, tf.Variable, tf.Operation)) and not inside}
+
+
+def _op_name(value: Any, graph: Any) -> str | None:
+    """The name of the operation that running ``value`` runs, if it belongs to ``graph``."""
+    op = value if isinstance(value, _tf().Operation) else getattr(value, "op", None)
+    try:
+        return op.name if op is not None and op.graph is graph else None
+    except AttributeError:
+        return None
+
+
+def _graph_bytes(graph: Any) -> np.ndarray:
+    data = graph.as_graph_def(add_shapes=True).SerializeToString()
+    return np.frombuffer(data, dtype=np.uint8).copy()
 
 
 def _run(sess: Any, fetches: Any, feeds: dict[Any, Any], what: str) -> Any:
@@ -80,44 +76,41 @@ def _run(sess: Any, fetches: Any, feeds: dict[Any, Any], what: str) -> Any:
         raise CallFailed("exception", f"running {what} raised {describe(exc)}") from None
 
 
-def constants_facts(ns: dict[str, Any]) -> dict[str, Any]:
-    """``lecture_constants()`` in a fresh graph: facts and values of ``a`` and ``b``."""
+def constants_graph(ns: dict[str, Any]) -> dict[str, Any]:
+    """``lecture_constants()`` in a fresh graph: the graph and the names of ``a`` and ``b``."""
     tf = _tf()
     graph = tf.Graph()
     with graph.as_default():
         pair = _unpack(_call(ns, "lecture_constants"), "lecture_constants", 2, "a pair (a, b)")
-        result = {key: _facts(t, graph) for key, t in zip("ab", pair, strict=True)}
-        with tf.compat.v1.Session(graph=graph, config=session_config()) as sess:
-            for key, t in zip("ab", pair, strict=True):
-                if result[key]["graph_tensor"]:
-                    result[key]["value"] = _run(sess, t, {}, f"lecture_constants's {key}")
-    return result
+        return {"graph": _graph_bytes(graph),
+                "outputs": {key: _describe(t, graph) for key, t in zip("ab", pair, strict=True)}}
 
 
-def operations_facts(ns: dict[str, Any], *, a: np.ndarray, b: np.ndarray,
+def operations_graph(ns: dict[str, Any], *, a: np.ndarray, b: np.ndarray,
                      inputs: str = "placeholder") -> dict[str, Any]:
-    """``add_and_multiply`` on two placeholders (fed ``a``, ``b``) or two constants (``a``, ``b``).
-
-    For ``total`` and ``product``: facts, ``uses`` (does it depend on each input?) and its value.
-    """
+    """``add_and_multiply`` on two placeholders named ``a``, ``b`` (fed ``a``, ``b``) or two
+    constants named ``a``, ``b``: the graph, the names of ``total`` and ``product``, their
+    values."""
     tf = _tf()
     graph = tf.Graph()
     with graph.as_default():
         if inputs == "placeholder":
-            ta = tf.compat.v1.placeholder(tf.as_dtype(a.dtype), a.shape)
-            tb = tf.compat.v1.placeholder(tf.as_dtype(b.dtype), b.shape)
+            ta = tf.compat.v1.placeholder(tf.as_dtype(a.dtype), a.shape, name="a")
+            tb = tf.compat.v1.placeholder(tf.as_dtype(b.dtype), b.shape, name="b")
             feeds = {ta: a, tb: b}
         else:
-            ta, tb, feeds = tf.constant(a), tf.constant(b), {}
+            ta, tb, feeds = tf.constant(a, name="a"), tf.constant(b, name="b"), {}
         out = _call(ns, "add_and_multiply", ta, tb)
         pair = _unpack(out, "add_and_multiply", 2, "a pair (total, product)")
-        result = {key: _facts(t, graph) for key, t in zip(("total", "product"), pair, strict=True)}
+        keys = ("total", "product")
+        result: dict[str, Any] = {"outputs": {k: _describe(t, graph)
+                                              for k, t in zip(keys, pair, strict=True)},
+                                  "values": {}}
         with tf.compat.v1.Session(graph=graph, config=session_config()) as sess:
-            for key, t in zip(("total", "product"), pair, strict=True):
-                if result[key]["graph_tensor"]:
-                    names = _ancestors(t)
-                    result[key]["uses"] = [ta.op.name in names, tb.op.name in names]
-                    result[key]["value"] = _run(sess, t, feeds, f"add_and_multiply's {key}")
+            for key, t in zip(keys, pair, strict=True):
+                if result["outputs"][key]["name"] is not None:
+                    result["values"][key] = _run(sess, t, feeds, f"add_and_multiply's {key}")
+        result["graph"] = _graph_bytes(graph)
     return result
 
 
@@ -146,35 +139,32 @@ def session_result(ns: dict[str, Any], *, a: np.ndarray, b: np.ndarray,
     return {"value": out}
 
 
-def counter_facts(ns: dict[str, Any], *, steps: int) -> dict[str, Any]:
-    """``build_counter()`` in a fresh graph: is ``count`` a variable, what does reading it before
-    initialising do, its value after initialising and after each of ``steps`` increments."""
+def counter_graph(ns: dict[str, Any], *, steps: int) -> dict[str, Any]:
+    """``build_counter()`` in a fresh graph: the graph, the names of ``count`` and of the
+    operation ``increment`` runs, ``count`` after initialising and after each of ``steps``
+    increments."""
     tf = _tf()
     tf1 = tf.compat.v1
     graph = tf.Graph()
     with graph.as_default():
         out = _call(ns, "build_counter")
         count, increment = _unpack(out, "build_counter", 2, "a pair (count, increment)")
-        result = _facts(count, graph)
-        if not result["graph_tensor"]:
-            return result
-        init = tf1.global_variables_initializer()
-        with tf1.Session(graph=graph, config=session_config()) as sess:
-            try:
-                sess.run(count)
-                result["read_before_init"] = "no error"
-            except BaseException as exc:
-                result["read_before_init"] = type(exc).__name__
-            sess.run(init)
-            result["after_init"] = _run(sess, count, {}, "count after initialising")
-            values = []
-            try:
-                for _ in range(steps):
-                    sess.run(increment)
-                    values.append(sess.run(count))
-            except BaseException as exc:
-                result["increment_error"] = describe(exc)
-            result["after_increments"] = np.asarray(values, dtype=np.float64)
+        result: dict[str, Any] = {"outputs": {"count": _describe(count, graph)},
+                                  "increment": _op_name(increment, graph)}
+        if result["outputs"]["count"]["name"] is not None:
+            init = tf1.global_variables_initializer()
+            with tf1.Session(graph=graph, config=session_config()) as sess:
+                sess.run(init)
+                result["after_init"] = _run(sess, count, {}, "count after initialising")
+                values = []
+                try:
+                    for _ in range(steps):
+                        sess.run(increment)
+                        values.append(sess.run(count))
+                except BaseException as exc:
+                    result["increment_error"] = describe(exc)
+                result["after_increments"] = np.asarray(values, dtype=np.float64)
+        result["graph"] = _graph_bytes(graph)
     return result
 
 
@@ -192,36 +182,39 @@ def run_counter_result(ns: dict[str, Any], *, start: int, n: int) -> dict[str, A
     return {"value": out}
 
 
-def placeholder_facts(ns: dict[str, Any], *, feeds: list[tuple[Any, Any]]) -> dict[str, Any]:
-    """``add_placeholders()`` in a fresh graph: facts of ``a``, ``b``, ``total``, which of ``a``
-    and ``b`` ``total`` depends on, and ``total``'s value for each ``(a, b)`` pair of ``feeds``."""
+def placeholder_graph(ns: dict[str, Any], *, feeds: list[tuple[Any, Any]]) -> dict[str, Any]:
+    """``add_placeholders()`` in a fresh graph: the graph, the names of ``a``, ``b`` and
+    ``total``, and ``total``'s value for each ``(a, b)`` pair of ``feeds``."""
     tf = _tf()
     graph = tf.Graph()
     with graph.as_default():
         out = _call(ns, "add_placeholders")
         a, b, total = _unpack(out, "add_placeholders", 3, "three tensors (a, b, total)")
-        result: dict[str, Any] = {key: _facts(t, graph) for key, t in
-                                  (("a", a), ("b", b), ("total", total))}
-        if not all(result[key]["graph_tensor"] for key in ("a", "b", "total")):
-            return result
-        names = _ancestors(total)
-        result["uses"] = [a.op.name in names, b.op.name in names]
-        values = []
-        with tf.compat.v1.Session(graph=graph, config=session_config()) as sess:
-            for fa, fb in feeds:
-                try:
-                    values.append(sess.run(total, feed_dict={a: fa, b: fb}))
-                except BaseException as exc:  # the message would show the hidden input's shape
-                    result["feed_error"] = type(exc).__name__
-                    break
-        result["values"] = values
+        result: dict[str, Any] = {"outputs": {key: _describe(t, graph) for key, t in
+                                              (("a", a), ("b", b), ("total", total))}}
+        if all(result["outputs"][k]["name"] is not None for k in ("a", "b", "total")):
+            values = []
+            with tf.compat.v1.Session(graph=graph, config=session_config()) as sess:
+                for fa, fb in feeds:
+                    try:
+                        values.append(sess.run(total, feed_dict={a: fa, b: fb}))
+                    except BaseException as exc:  # its message would show the input's shape
+                        result["feed_error"] = type(exc).__name__
+                        break
+            result["values"] = values
+        result["graph"] = _graph_bytes(graph)
     return result
 
 
 def eager_facts(ns: dict[str, Any], *, function: str, args: list[Any]) -> dict[str, Any]:
     """Call an eager-style function (arrays become ``tf.constant``); facts of each result, with
     ``eager`` true for a tensor that has its value right away, and ``value`` for such a tensor or
-    for a plain number or array."""
+    for a plain number or array.
+
+    Eager objects cannot be sent as a graph: these facts are the worker's account, and the grader
+    gives no point for them alone (every test of the eager functions checks values computed from
+    inputs drawn for the submission).
+    """
     if function not in EAGER_FUNCTIONS:
         raise CallFailed("missing", f"no eager function {function!r} in tf_basics")
     tf = _tf()
@@ -230,9 +223,12 @@ def eager_facts(ns: dict[str, Any], *, function: str, args: list[Any]) -> dict[s
     items = list(out) if isinstance(out, (tuple, list)) else [out]
     outputs = []
     for item in items:
-        facts = _facts(item, None)
-        facts["eager"], facts["value"] = False, None
+        facts: dict[str, Any] = {"kind": type(item).__name__, "eager": False, "value": None,
+                                 "variable": isinstance(item, tf.Variable), "dtype": None,
+                                 "shape": None}
         if isinstance(item, (tf.Tensor, tf.Variable)):
+            facts["dtype"] = item.dtype.base_dtype.name
+            facts["shape"] = item.shape.as_list() if item.shape.rank is not None else None
             try:
                 facts["value"] = np.asarray(item.numpy())
                 facts["eager"] = True
