@@ -66,3 +66,36 @@ def run_notebook(path: Path, cwd: Path, timeout: int = 600):
     nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(cwd)}}).execute()
     return nb
+
+
+def replace_body(source: str, function: str, body: str) -> str:
+    """``source`` with the body of the first top-level ``def function`` (after its docstring)
+    replaced by ``body`` (indented by four spaces here); fails loudly if there is none."""
+    import ast
+    import textwrap
+
+    tree = ast.parse(source)
+    found = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function]
+    assert found, f"no def {function} in the source"
+    node = found[0]
+    first = node.body[0]
+    has_doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant)
+    start = (first.end_lineno if has_doc else node.body[0].lineno - 1) or 0
+    lines = source.split("\n")
+    new_body = textwrap.indent(textwrap.dedent(body).strip("\n"), "    ").split("\n")
+    return "\n".join(lines[:start] + new_body + lines[node.end_lineno:])
+
+
+def function_of(name: str) -> str:
+    """The graded function a test is about: its name up to the first ": "."""
+    head, sep, _ = name.partition(": ")
+    return head if sep else ""
+
+
+def earned(result: GradeResult, function: str) -> float:
+    """Points earned by the tests about ``function`` (by the name's prefix)."""
+    return sum(t.score for t in result.tests if function_of(t.name) == function)
+
+
+def possible(result: GradeResult, function: str) -> float:
+    return sum(t.max_score for t in result.tests if function_of(t.name) == function)

@@ -81,9 +81,21 @@ def secret_id(secret: bytes) -> str:
     return hashlib.sha256(b"autograder-secret-id\0" + secret).hexdigest()[:12]
 
 
+def _code(source: Any) -> str:
+    """A cell's source without blank lines and lines that are only a comment."""
+    lines = str(source).splitlines()
+    return "\n".join(ln.rstrip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#"))
+
+
 def submission_key(cells: list[dict[str, Any]]) -> str:
-    """The hash of what is graded of a submission: its code cells, in order."""
-    text = json.dumps([[c.get("index"), c.get("source")] for c in cells], ensure_ascii=True)
+    """The hash of what is graded of a submission: the code of its cells, in order.
+
+    Blank lines, comment lines and cells with nothing else do not count, so the same code gets
+    the same inputs however it is delivered: a notebook as submitted, or as nbgrader grades it
+    (test cells restored and emptied), or its code as a ``.py`` file.
+    """
+    code = [c for c in (_code(cell.get("source", "")) for cell in cells) if c]
+    text = json.dumps(code, ensure_ascii=True)
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 

@@ -91,8 +91,28 @@ def _first_useful_line(exc: BaseException, text: str) -> str:
     return lines[0]
 
 
+_TF_CELL = re.compile(r'File "<cell (\d+)>", line (\d+)')
+_TF_NODE = re.compile(r"\{\{node ([^}\s]+)\}\}|Detected at node '?([^'\s]+)'?")
+
+
+def _tf_op(text: str) -> str:
+    """The TensorFlow op a TensorFlow error names (``{{node Reshape}}``), or ""."""
+    match = _TF_NODE.search(text)
+    return (match.group(1) or match.group(2)) if match else ""
+
+
 def describe(exc: BaseException) -> str:
-    text = _first_useful_line(exc, _safe_str(exc))[:300]
+    """One line for an exception: its type, what went wrong and, for TensorFlow's errors, the op
+    it happened in, without the op's attributes and graph listing TensorFlow appends."""
+    raw = _safe_str(exc)
+    text = _first_useful_line(exc, raw)
+    text = re.split(r" for '\{\{node | \[\[\{\{node |\s+\[\[", text)[0]
+    op = _tf_op(raw)
+    if op and op not in text:
+        cell = _TF_CELL.search(raw)  # where the student's code made the op, for runtime errors
+        at = f", made in cell {cell.group(1)}, line {cell.group(2)}" if cell else ""
+        text = f"{text[:220]} (in the TensorFlow op {op}{at})"
+    text = text[:300]
     return (f"{type(exc).__name__}: {text}" if text else type(exc).__name__) + _hint(exc)
 
 

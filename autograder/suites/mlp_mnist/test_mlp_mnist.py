@@ -117,6 +117,10 @@ def test_build_model_shape(student: Any, rng: np.random.Generator) -> None:
     checks.close(together[:1], alone, "build_model's logits of an image", tol=1e-4, atol=1e-5,
                  on="the same image alone and in a batch")
     checks.varies(together, "build_model's logits", on="a batch of different images")
+    other, _ = random_params(rng)
+    changed = _logits(student, images, other, biases)
+    checks.varies(np.stack([together, changed]), "build_model's logits",
+                  on="the same images with other weights")
 
 
 @pytest.mark.points(4)
@@ -241,7 +245,7 @@ def _why_weights_differ(result: dict[str, Any], training: dict[str, Any]) -> str
         return "train asked data.next_batch for batches of another size than n_batch"
     if sizes.size != settings["n_iter"]:
         return (f"train took {'more' if sizes.size > settings['n_iter'] else 'fewer'} batches "
-                "from data than one per step: take one batch per step and run train_op on it")
+                "from data than n_iter: take one batch per step and run train_op on it")
     return ("the weights after train are not those of n_iter steps of train_op, each on the "
             "batch data.next_batch(n_batch) returned for it")
 
