@@ -59,7 +59,8 @@ MORE_BUGS = {
         "return e / tf.reduce_sum(e, axis=-1, keepdims=True)",
         "return e / tf.reduce_sum(e, axis=0, keepdims=True)",
         {"test_tf_softmax_values": "rows do not sum to 1 on random logits",
-         "test_tf_softmax_large_logits": "rows do not sum to 1 on logits"},
+         # a column of underflowed logits makes NaN on some inputs: either reason is right
+         "test_tf_softmax_large_logits": "on logits"},
     ),
     "tf binary cross-entropy with NumPy's log": (
         "return -tf.reduce_mean(y * tf.math.log(h) + (1 - y) * tf.math.log(1 - h))",
