@@ -102,6 +102,39 @@ def batch(assignment: str, folder: Path, out: Path | None, workers: int | None,
     sys.exit(130 if summary.interrupted else 1 if summary.failed else 0)
 
 
+@main.command()
+@click.argument("assignment")
+@click.option("--functions", default=None, metavar="F,G",
+              help="Mutate only these graded functions (comma-separated).")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Grade a sample of this many mutants (drawn with --seed).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Mutants graded at once [default: one per core].")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
+              help="Write the audit as JSON here.")
+@click.option("--html", "html_out", type=click.Path(path_type=Path), default=None,
+              help="Write a page with every survivor's diff here.")
+def audit(assignment: str, functions: str | None, limit: int | None, seed: int,
+          workers: int | None, json_out: Path | None, html_out: Path | None) -> None:
+    """Mutation-test ASSIGNMENT's hidden suite: grade small wrong versions of the reference and
+    report the ones that keep their points."""
+    from autograder.audit import command
+    from autograder.audit.report import print_report
+    from autograder.grading.hidden import SecretError
+
+    names = [f.strip() for f in functions.split(",") if f.strip()] if functions else None
+    try:
+        result = command.main(assignment=assignment, functions=names, limit=limit, seed=seed,
+                              workers=workers, json_out=json_out, html_out=html_out)
+    except (manifest.UnknownAssignment, command.AuditError, SecretError) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or json_out or html_out}: {exc.strerror}")
+    print_report(result)
+    sys.exit(0)
+
+
 @main.command(name="list")
 def list_assignments() -> None:
     """List the course's assignments in order, with their points."""

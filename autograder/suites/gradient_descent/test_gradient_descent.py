@@ -4,7 +4,8 @@
 regression problems drawn for this submission.
 
 Each optimizer is judged on *probe runs* (``autograder.tasks.gradient_descent``) on small data
-sets drawn for this submission, whose size the batch size does and does not divide, with seeds,
+sets drawn for this submission, whose size the batch size divides, does not divide, and leaves a
+last batch of one example, with seeds,
 learning rates and numbers of epochs other than the notebook's. The run's ``gradient`` and
 ``cost`` are trusted stand-ins of another problem, so an optimizer that calls them, as the
 notebook asks, is judged apart from the student's own ``gradient`` and ``cost``: every step is
@@ -50,8 +51,9 @@ def plan(hidden: Any) -> dict[str, dict[str, Any]]:
     """The probe runs of this submission: sizes, seeds and epochs drawn from its hidden inputs."""
     rng = hidden.rng("probe runs")
     m = int(rng.choice([11, 13]))
-    size = int(rng.choice([b for b in (3, 4, 5) if m % b]))
+    size = int(rng.choice([b for b in (3, 4, 5) if m % b > 1]))
     even = int(rng.choice([3, 4]))
+    one = int(rng.choice([b for b in (3, 4, 5) if m % b == 1]))  # a last batch of one
     seed, other = (int(s) for s in rng.choice(np.arange(1, 10_000), 2, replace=False))
     sgd = {"method": SGD, "m": m, "learning_rate": RATE, "n_epochs": 3, "seed": seed}
     mini = {"method": MINI, "m": m, "learning_rate": RATE, "n_epochs": 3, "batch_size": size,
@@ -63,6 +65,8 @@ def plan(hidden: Any) -> dict[str, dict[str, Any]]:
         "mini": mini, "mini_again": dict(mini), "mini_other": {**mini, "seed": other},
         "mini_even": {"method": MINI, "m": 12, "learning_rate": RATE, "n_epochs": 2,
                       "batch_size": even, "seed": other},
+        "mini_one": {"method": MINI, "m": m, "learning_rate": RATE, "n_epochs": 2,
+                     "batch_size": one, "seed": seed},
         "batch_huge": {"method": BATCH, "m": m, "learning_rate": HUGE, "n_epochs": 200},
         "sgd_huge": {"method": SGD, "m": m, "learning_rate": HUGE, "n_epochs": 15, "seed": seed},
         "mini_huge": {"method": MINI, "m": m, "learning_rate": HUGE, "n_epochs": 60,
@@ -393,7 +397,7 @@ def test_sgd_divergence(probe: Any) -> None:
 @pytest.mark.points(2)
 def test_minibatch_batch_sizes(probe: Any) -> None:
     """minibatch_gradient_descent: batch_size examples per step, the rest last, all once per epoch"""
-    for name in ("mini", "mini_even"):
+    for name in ("mini", "mini_even", "mini_one"):
         result = probe(name)
         run, settings = result.followed(), result.settings
         sizes = run.sizes
