@@ -157,3 +157,17 @@ def test_differently_written_solution_keeps_full_marks(tmp_path: Path):
     source = mutate_all(source, DIFFERENT)
     result = grade_text(tmp_path, A, source)
     assert result.score == result.max_score == 20, _outputs(result)
+
+
+def test_a_network_wired_wrong_on_a_broken_layer_is_told_which_layer_failed(tmp_path: Path):
+    """A layer's mistake alone costs the network nothing; with a wiring mistake on top, the
+    report names the layer that failed its own tests first."""
+    source = mutate_all(solution_source(A), [
+        ("db = dout.sum(axis=0)", "db = dout.mean(axis=0)"),
+        ('dh1, dw2, db2 = affine_backward(dlogits, h1, weights["output"])',
+         'dh1, dw2, db2 = affine_backward(dlogits, a1, weights["output"])')])
+    result = grade_text(tmp_path, A, source, select=["network", "affine_backward"])
+    outputs = dict(_outputs(result))
+    assert outputs["test_affine_backward_db"]
+    assert "affine_backward, which this function uses, fails its own tests: fix it first" in \
+        outputs["test_network_weight_gradients"], outputs["test_network_weight_gradients"]

@@ -121,10 +121,10 @@ class GradingPlugin:
         failed = [f for f in marker.args if f in self._failed_functions()]
         if not failed:
             return ""
-        names = " and ".join(failed)
-        verb = "fails" if len(failed) == 1 else "fail"
-        return (f" ({names} {verb} {'its' if len(failed) == 1 else 'their'} own tests and this "
-                "function uses it: fix that first)")
+        if len(failed) == 1:
+            return f" ({failed[0]}, which this function uses, fails its own tests: fix it first)"
+        return (f" ({', '.join(failed[:-1])} and {failed[-1]}, which this function uses, fail "
+                "their own tests: fix them first)")
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:  # after -k deselection
