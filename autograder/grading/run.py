@@ -82,8 +82,9 @@ class _WhenLoaded:
 
 
 class Remembered:
-    """The reference, remembering what each call returned: in a process that grades submission
-    after submission, the reference's outputs for the suite's (seeded) inputs are computed once.
+    """The reference, remembering what each call returned: a question asked again (the same
+    function on the same inputs, by another test or a regrade of the same code) is answered
+    once. Inputs are drawn per submission, so only the latest answers are kept.
 
     Suites only give the reference plain data and expect the same answer for the same question;
     each caller gets its own copy of the answer.
