@@ -16,7 +16,7 @@ import pytest
 from util import ROOT
 
 from autograder.audit import command
-from autograder.audit.mutants import OPERATORS, graded_functions, mutants
+from autograder.audit.mutants import OPERATORS, mutants
 from autograder.generate import pipelines
 
 FAST = ("tf_basics", "losses", "backprop", "gradient_descent")
@@ -33,7 +33,7 @@ def test_mutants_change_one_graded_function_and_compile(assignment: str) -> None
                  if c.kind == "code"]
     assert len(made) >= 40
     assert len({m.id for m in made}) == len(made)
-    graded = set(graded_functions(assignment))
+    graded = set(pipelines.graded_functions(assignment))
     assert {m.function for m in made} == graded  # every graded function, nothing else
     for mutant in made:
         changed = [i for i, source in mutant.cells if source != reference[i]]

@@ -35,20 +35,11 @@ def test_unknown_assignment_message_lists_the_known_ones():
     assert "mlp_mnist" in str(info.value)
 
 
-def graded_functions(assignment: str) -> set[str]:
-    """The functions of a master that have a solution region: what students write."""
-    import re
-
-    text = pipelines.master_path(assignment).read_text(encoding="utf-8")
-    parts = re.split(r"^def (\w+)\(", text, flags=re.MULTILINE)
-    return {name for name, body in zip(parts[1::2], parts[2::2], strict=True)
-            if "### BEGIN SOLUTION" in body.split("\ndef ", 1)[0]}
-
 
 @pytest.mark.parametrize("assignment", BUILT, ids=lambda a: a.name)
 def test_every_test_is_about_one_graded_function_and_every_function_is_tested(
         assignment: manifest.Assignment):
-    graded = graded_functions(assignment.name)
+    graded = set(pipelines.graded_functions(assignment.name))
     named = {test.name.partition(": ")[0] for test in suite_tests(assignment.name)}
     assert named <= graded, named - graded
     assert graded <= named, f"graded functions without a test: {graded - named}"

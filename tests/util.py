@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from autograder.generate import pipelines
+from autograder.grading.plugin import function_of
 from autograder.grading.results import GradeResult
 from autograder.grading.run import grade
 
@@ -84,12 +85,6 @@ def replace_body(source: str, function: str, body: str) -> str:
     lines = source.split("\n")
     new_body = textwrap.indent(textwrap.dedent(body).strip("\n"), "    ").split("\n")
     return "\n".join(lines[:start] + new_body + lines[node.end_lineno:])
-
-
-def function_of(name: str) -> str:
-    """The graded function a test is about: its name up to the first ": "."""
-    head, sep, _ = name.partition(": ")
-    return head if sep else ""
 
 
 def earned(result: GradeResult, function: str) -> float:

@@ -25,11 +25,13 @@ from typing import Any
 from rich.console import Console
 
 from autograder import manifest
-from autograder.audit.mutants import Mutant, graded_functions, mutants
+from autograder.audit.mutants import Mutant, mutants
 from autograder.batch import pool
-from autograder.batch.jobs import FAILED, GRADED, Job, Outcome
+from autograder.batch.jobs import GRADED, Job, Outcome
 from autograder.batch.progress import Display
+from autograder.generate.pipelines import graded_functions
 from autograder.grading.hidden import course_secret
+from autograder.grading.plugin import function_of
 from autograder.grading.run import suite_path
 from autograder.worker.limits import Limits
 
@@ -104,11 +106,6 @@ def declared_equivalents(assignment: str) -> dict[str, str]:
         raise AuditError(f"{path}: not a list of {{\"mutant\", \"reason\", ...}} ({exc})") from None
 
 
-def _function_of(name: str) -> str:
-    head, sep, _ = name.partition(": ")
-    return head if sep else ""
-
-
 def judge(mutant: Mutant, outcome: Outcome, equivalent: dict[str, str]) -> Verdict:
     """Killed, survived or declared equivalent, from the grading of one mutant."""
     verdict = Verdict(id=mutant.id, function=mutant.function, operator=mutant.operator,
@@ -118,11 +115,11 @@ def judge(mutant: Mutant, outcome: Outcome, equivalent: dict[str, str]) -> Verdi
         verdict.how = outcome.error or outcome.status
         return verdict
     tests = outcome.results.get("tests", [])
-    mine = [t for t in tests if _function_of(t["name"]) == mutant.function]
+    mine = [t for t in tests if function_of(t["name"]) == mutant.function]
     verdict.failed = [t["name"] for t in mine if t["status"] != "passed"]
     verdict.passed = [t["name"] for t in mine if t["status"] == "passed"]
     verdict.elsewhere = [t["name"] for t in tests
-                         if _function_of(t["name"]) != mutant.function and t["status"] != "passed"]
+                         if function_of(t["name"]) != mutant.function and t["status"] != "passed"]
     if not verdict.failed:
         if mutant.id in equivalent:
             verdict.verdict, verdict.reason = EQUIVALENT, equivalent[mutant.id]
@@ -168,8 +165,6 @@ def main(*, assignment: str, functions: list[str] | None = None, limit: int | No
         def record(outcome: Outcome) -> None:
             verdict = judge(by_id[outcome.student], outcome, equivalent)
             verdicts[verdict.id] = verdict
-            if outcome.status == FAILED and "grader" in outcome.error:
-                verdict.how = outcome.error
             display.update(outcome)
             if on_verdict is not None:
                 on_verdict(verdict)

@@ -13,7 +13,6 @@ import ast
 import copy
 import difflib
 import hashlib
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -62,14 +61,6 @@ class Mutant:
 
     def as_cells(self) -> list[dict[str, Any]]:
         return [{"index": i, "source": s} for i, s in self.cells]
-
-
-def graded_functions(assignment: str) -> list[str]:
-    """The functions of ``assignment``'s master that have a solution region, in order."""
-    text = pipelines.master_path(assignment).read_text(encoding="utf-8")
-    parts = re.split(r"^def (\w+)\(", text, flags=re.MULTILINE)
-    return [name for name, body in zip(parts[1::2], parts[2::2], strict=True)
-            if "### BEGIN SOLUTION" in body.split("\ndef ", 1)[0]]
 
 
 def _snippet(node: ast.AST) -> str:
@@ -298,7 +289,7 @@ def _uses_tensorflow(function: ast.FunctionDef) -> bool:
 
 def mutants(assignment: str, functions: list[str] | None = None) -> list[Mutant]:
     """Every mutant of ``assignment``'s graded functions (or of ``functions`` only)."""
-    graded = graded_functions(assignment)
+    graded = pipelines.graded_functions(assignment)
     wanted = [f for f in graded if functions is None or f in functions]
     cells = [c.source for c in pipelines.build(assignment, pipelines.REFERENCE) if c.kind == "code"]
     found: list[Mutant] = []

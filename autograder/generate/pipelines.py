@@ -5,6 +5,7 @@ The order is code, not a comment: each pipeline is a tuple run front to back by 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from autograder.generate import nbgrader_source as nbg
@@ -34,3 +35,12 @@ def master_cells(assignment: str) -> list[Cell]:
 
 def build(assignment: str, pipeline: tuple[t.Transform, ...]) -> list[Cell]:
     return t.run(master_cells(assignment), pipeline)
+
+
+def graded_functions(assignment: str) -> list[str]:
+    """The functions of ``assignment``'s master that have a solution region, in order: what
+    students write and the suite grades."""
+    text = master_path(assignment).read_text(encoding="utf-8")
+    parts = re.split(r"^def (\w+)\(", text, flags=re.MULTILINE)
+    return [name for name, body in zip(parts[1::2], parts[2::2], strict=True)
+            if "### BEGIN SOLUTION" in body.split("\ndef ", 1)[0]]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from autograder.grading.plugin import GradingFailure
-from autograder.worker.harness import tensorflow as _tf
+from autograder.worker.harness import tensorflow
 
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
 ASSIGN_OPS = frozenset({"AssignAddVariableOp", "AssignVariableOp", "AssignAdd", "Assign",
@@ -39,7 +39,7 @@ class Graph:
     def __init__(self, data: Any, what: str):
         from google.protobuf.message import DecodeError
 
-        tf = _tf()
+        tf = tensorflow()
         raw = np.asarray(data)
         if raw.dtype != np.uint8 or raw.ndim != 1:
             raise GradingFailure(f"the graph {what} built could not be read")
@@ -66,7 +66,7 @@ class Graph:
             return None
         for key in _DTYPE_ATTRS:
             if key in node.attr and node.attr[key].HasField("type"):
-                return _tf().dtypes.as_dtype(node.attr[key].type).name
+                return tensorflow().dtypes.as_dtype(node.attr[key].type).name
         return None
 
     def shape(self, tensor: str) -> list[int | None] | None:
@@ -107,7 +107,7 @@ class Graph:
         if node is None or node.op != "Const" or "value" not in node.attr:
             return None
         try:
-            return np.asarray(_tf().make_ndarray(node.attr["value"].tensor))
+            return np.asarray(tensorflow().make_ndarray(node.attr["value"].tensor))
         except Exception:  # a malformed tensor: not a constant the grader can read
             return None
 

@@ -25,11 +25,11 @@ import numpy as np
 
 from autograder.worker.harness import (
     CallFailed,
-    _tf,
     describe,
     invoke,
     resolve,
     session_config,
+    tensorflow,
     to_plain,
 )
 
@@ -78,7 +78,7 @@ def train_probe(ns: dict[str, Any], *, images: np.ndarray, labels: np.ndarray,
     The loss is ``mean over the batch of 1/2 |x W + b - y|^2`` and ``train_op`` one step of
     gradient descent on it. Returns ``{"costs" (or "costs_error"), "weights", "bias", "sizes"}``.
     """
-    tf = _tf()
+    tf = tensorflow()
     tf1 = tf.compat.v1
     data = Batches(images, labels)
     graph = tf.Graph()
@@ -107,7 +107,7 @@ def train_probe(ns: dict[str, Any], *, images: np.ndarray, labels: np.ndarray,
 def predict_probe(ns: dict[str, Any], *, weights: np.ndarray, bias: np.ndarray,
                   images: np.ndarray) -> dict[str, Any]:
     """``predict(sess, x, logits, images)`` with the logits ``x W + b`` of the kit's graph."""
-    tf = _tf()
+    tf = tensorflow()
     tf1 = tf.compat.v1
     graph = tf.Graph()
     with graph.as_default():

@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.worker.harness import CallFailed, describe, invoke, resolve, session_config
-from autograder.worker.harness import tensorflow as _tf
+from autograder.worker.harness import CallFailed, describe, invoke, resolve, session_config, tensorflow
 
 TASKS = ("constants_graph", "operations_graph", "session_result", "counter_graph",
          "run_counter_result", "placeholder_graph", "eager_facts")
@@ -38,7 +37,7 @@ def _unpack(value: Any, name: str, count: int, what: str) -> list[Any]:
 
 
 def _in_graph(value: Any, graph: Any) -> bool:
-    tf = _tf()
+    tf = tensorflow()
     if not isinstance(value, (tf.Tensor, tf.Variable, tf.Operation)):
         return False
     try:
@@ -49,7 +48,7 @@ def _in_graph(value: Any, graph: Any) -> bool:
 
 def _describe(value: Any, graph: Any) -> dict[str, Any]:
     """The Python type of a returned value and, for a tensor of ``graph``, its name there."""
-    tf = _tf()
+    tf = tensorflow()
     inside = _in_graph(value, graph)
     return {"kind": type(value).__name__, "name": value.name if inside else None,
             "other_graph": isinstance(value, (tf.Tensor, tf.Variable, tf.Operation)) and not inside}
@@ -57,7 +56,7 @@ def _describe(value: Any, graph: Any) -> dict[str, Any]:
 
 def _op_name(value: Any, graph: Any) -> str | None:
     """The name of the operation that running ``value`` runs, if it belongs to ``graph``."""
-    op = value if isinstance(value, _tf().Operation) else getattr(value, "op", None)
+    op = value if isinstance(value, tensorflow().Operation) else getattr(value, "op", None)
     try:
         return op.name if op is not None and op.graph is graph else None
     except AttributeError:
@@ -78,7 +77,7 @@ def _run(sess: Any, fetches: Any, feeds: dict[Any, Any], what: str) -> Any:
 
 def constants_graph(ns: dict[str, Any]) -> dict[str, Any]:
     """``lecture_constants()`` in a fresh graph: the graph and the names of ``a`` and ``b``."""
-    tf = _tf()
+    tf = tensorflow()
     graph = tf.Graph()
     with graph.as_default():
         pair = _unpack(_call(ns, "lecture_constants"), "lecture_constants", 2, "a pair (a, b)")
@@ -91,7 +90,7 @@ def operations_graph(ns: dict[str, Any], *, a: np.ndarray, b: np.ndarray,
     """``add_and_multiply`` on two placeholders named ``a``, ``b`` (fed ``a``, ``b``) or two
     constants named ``a``, ``b``: the graph, the names of ``total`` and ``product``, their
     values."""
-    tf = _tf()
+    tf = tensorflow()
     graph = tf.Graph()
     with graph.as_default():
         if inputs == "placeholder":
@@ -121,7 +120,7 @@ def session_result(ns: dict[str, Any], *, a: np.ndarray, b: np.ndarray,
     ``fetch``: ``"one"`` runs ``a + b``; ``"list"`` runs ``[a + b, a * b, a]``; ``"feed"`` runs
     ``a * b`` on two placeholders with ``a`` and ``b`` in the ``feed_dict``.
     """
-    tf = _tf()
+    tf = tensorflow()
     graph = tf.Graph()
     with graph.as_default():
         if fetch == "feed":
@@ -143,7 +142,7 @@ def counter_graph(ns: dict[str, Any], *, steps: int) -> dict[str, Any]:
     """``build_counter()`` in a fresh graph: the graph, the names of ``count`` and of the
     operation ``increment`` runs, ``count`` after initialising and after each of ``steps``
     increments."""
-    tf = _tf()
+    tf = tensorflow()
     tf1 = tf.compat.v1
     graph = tf.Graph()
     with graph.as_default():
@@ -170,7 +169,7 @@ def counter_graph(ns: dict[str, Any], *, steps: int) -> dict[str, Any]:
 
 def run_counter_result(ns: dict[str, Any], *, start: int, n: int) -> dict[str, Any]:
     """``run_counter`` on a trusted counter that starts at ``start``, asked for ``n`` increments."""
-    tf = _tf()
+    tf = tensorflow()
     graph = tf.Graph()
     with graph.as_default():
         count = tf.Variable(start, dtype=tf.int32)
@@ -185,7 +184,7 @@ def run_counter_result(ns: dict[str, Any], *, start: int, n: int) -> dict[str, A
 def placeholder_graph(ns: dict[str, Any], *, feeds: list[tuple[Any, Any]]) -> dict[str, Any]:
     """``add_placeholders()`` in a fresh graph: the graph, the names of ``a``, ``b`` and
     ``total``, and ``total``'s value for each ``(a, b)`` pair of ``feeds``."""
-    tf = _tf()
+    tf = tensorflow()
     graph = tf.Graph()
     with graph.as_default():
         out = _call(ns, "add_placeholders")
@@ -217,7 +216,7 @@ def eager_facts(ns: dict[str, Any], *, function: str, args: list[Any]) -> dict[s
     """
     if function not in EAGER_FUNCTIONS:
         raise CallFailed("missing", f"no eager function {function!r} in tf_basics")
-    tf = _tf()
+    tf = tensorflow()
     args = [tf.constant(v) if isinstance(v, np.ndarray) else v for v in args]
     out = _call(ns, function, *args)
     items = list(out) if isinstance(out, (tuple, list)) else [out]

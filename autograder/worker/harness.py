@@ -264,12 +264,10 @@ def tensorflow() -> Any:
     return tf
 
 
-_tf = tensorflow
-
 
 def session_config() -> Any:
     """One thread per op and per graph: deterministic, and fair when several workers share cores."""
-    tf = _tf()
+    tf = tensorflow()
     return tf.compat.v1.ConfigProto(intra_op_parallelism_threads=1, inter_op_parallelism_threads=1)
 
 
@@ -292,7 +290,7 @@ def call_graph(ns: dict[str, Any], name: str, args: list, kwargs: dict, seed: in
     Returns ``{"value", "tensor", "dtype", "shape", "static_shape", "ops"}``: the evaluated result,
     whether it was a graph tensor, its dtype and static shape, and the op types in the graph.
     """
-    tf = _tf()
+    tf = tensorflow()
     fn = resolve(ns, name)
     graph = tf.Graph()
     feeds: dict[Any, np.ndarray] = {}
@@ -343,7 +341,7 @@ def call_graph(ns: dict[str, Any], name: str, args: list, kwargs: dict, seed: in
 
 def call_eager(ns: dict[str, Any], name: str, args: list, kwargs: dict) -> dict:
     """Call ``name`` eagerly with arrays as ``tf.constant``; returns value and tensor metadata."""
-    tf = _tf()
+    tf = tensorflow()
     fn = resolve(ns, name)
 
     def constant(value: Any) -> Any:

@@ -28,7 +28,7 @@ import pytest
 from autograder.grading import checks
 from autograder.grading.plugin import GradingFailure
 from autograder.grading.proxy import StudentError
-from autograder.worker.harness import _tf
+from autograder.worker.harness import tensorflow
 
 TOL = 1e-7  # relative error of a correct float64 gradient (CS231n)
 H = 1e-5  # step of the centred differences
@@ -41,7 +41,7 @@ SHAPES = {"weights": {"hidden1": (784, 100), "output": (100, 10)},
 
 def tape(fn: Callable[..., Any], *arrays: np.ndarray) -> list[np.ndarray]:
     """Gradients of the scalar ``fn(tf, *tensors)`` with respect to every argument (float64)."""
-    tf = _tf()
+    tf = tensorflow()
     tensors = [tf.constant(np.asarray(a, dtype=np.float64)) for a in arrays]
     with tf.GradientTape() as t:
         for tensor in tensors:

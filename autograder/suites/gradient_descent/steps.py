@@ -23,14 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from autograder.tasks.gradient_descent import probe_cost
+
 REL = 1e-9  # two float64 computations of the same cost, in another order of operations
 MAX_SUBSETS = 200_000
-
-
-def probe_cost(X: np.ndarray, theta: np.ndarray) -> float:
-    """The stand-in ``cost``: ``1/(2m) sum_i |theta - x_i|^2`` (the probe problem)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return float(np.sum((theta - X) ** 2) / (2 * len(X)))
 
 
 def regression_cost(X: np.ndarray, y: np.ndarray, theta: np.ndarray) -> float:

@@ -19,7 +19,7 @@ import pytest
 from autograder.grading import checks
 from autograder.grading.plugin import GradingFailure
 from autograder.grading.proxy import StudentError
-from autograder.worker.harness import _tf
+from autograder.worker.harness import tensorflow
 
 # --- inputs -------------------------------------------------------------------------------------
 
@@ -254,7 +254,7 @@ def tf_loss(student: Any, name: str, inputs: tuple, want: Any, on: str, tol: flo
 
 def library() -> Any:
     """TensorFlow in the grader's process, for the library's results."""
-    return _tf()
+    return tensorflow()
 
 
 @pytest.mark.points(1)
