@@ -31,12 +31,15 @@ from autograder.worker.limits import Limits
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, command.Summary]:
-    """Six students graded by two graders: two identical partial solutions, a stub, a notebook
-    that is not JSON, a submission that ends its own process, and an empty folder."""
+    """Seven students graded by two graders: two identical partial solutions, a stub, a notebook
+    that is not JSON, a submission that ends its own process, an empty folder and a notebook of
+    another assignment; and a file that is no submission."""
     root = tmp_path_factory.mktemp("class")
     folder = write_class(root / "flat", {
         "alice.py": partial_source(), "bob.py": partial_source(), "carol.py": STUB,
         "dave.ipynb": "{not json", "erin.py": "import os\nos._exit(3)\n", "frank/": "",
+        "hank.ipynb": (ROOT / "solutions" / "losses" / "losses.ipynb").read_text(),
+        "notes.txt": "alice and bob worked together",
     })
     summary = command.main(assignment=A, folder=folder, out=root / "grades", workers=2)
     return folder, root / "grades", summary
@@ -54,16 +57,30 @@ def rows(out: Path) -> dict[str, sqlite3.Row]:
 def test_every_student_gets_a_row_and_bad_input_does_not_stop_the_batch(graded):
     _, out, summary = graded
     book = rows(out)
-    assert sorted(book) == ["alice", "bob", "carol", "dave", "erin", "frank"]
-    assert (summary.graded, summary.invalid, summary.failed) == (4, 2, 0), summary.describe()
+    assert sorted(book) == ["alice", "bob", "carol", "dave", "erin", "frank", "hank"]
+    assert (summary.graded, summary.invalid, summary.failed) == (4, 3, 0), summary.describe()
     assert {s: book[s]["status"] for s in book} == {
         "alice": GRADED, "bob": GRADED, "carol": GRADED, "erin": GRADED,
-        "dave": INVALID, "frank": INVALID}
+        "dave": INVALID, "frank": INVALID, "hank": INVALID}
+    assert book["hank"]["error"].endswith(
+        "hank.ipynb: this notebook is the 'losses' assignment, not 'mlp_mnist'")
     assert book["dave"]["error"].endswith("dave.ipynb: not a notebook (invalid JSON at line 1)")
     assert book["frank"]["error"].endswith("frank: directory holds no .ipynb or .py submission")
     assert book["alice"]["score"] == PARTIAL_POINTS
     assert book["carol"]["score"] == book["erin"]["score"] == 0
     assert all(book[s]["max_score"] == 20 for s in book)
+
+
+def test_a_file_that_is_no_submission_is_listed_as_skipped_with_why(graded):
+    folder, out, summary = graded
+    assert [s.name for s in summary.skipped] == ["notes.txt"]
+    assert f"1 skipped, not graded (listed in the CSV):\n  {folder / 'notes.txt'}: not a " \
+           "submission: only .ipynb and .py files are graded (.txt suffix)" in summary.describe()
+    with (out / f"{A}.csv").open(newline="") as f:
+        table = {r["student"]: r for r in csv.DictReader(f)}
+    assert table["notes.txt"]["status"] == "skipped" and table["notes.txt"]["score"] == ""
+    assert "only .ipynb and .py files are graded" in table["notes.txt"]["error"]
+    assert table["hank"]["status"] == INVALID and "'losses' assignment" in table["hank"]["error"]
 
 
 def test_each_submission_has_its_results_json_and_the_csv_has_each_test(graded):
@@ -72,7 +89,8 @@ def test_each_submission_has_its_results_json_and_the_csv_has_each_test(graded):
         assert (out / A / student / "results.json").is_file()
     with (out / f"{A}.csv").open(encoding="utf-8") as f:
         table = list(csv.DictReader(f))
-    assert [r["student"] for r in table] == ["alice", "bob", "carol", "dave", "erin", "frank"]
+    assert [r["student"] for r in table] == ["alice", "bob", "carol", "dave", "erin", "frank",
+                                             "hank", "notes.txt"]
     alice = next(r for r in table if r["student"] == "alice")
     assert float(alice["score"]) == PARTIAL_POINTS
     assert float(alice["test_build_model_values"]) == 4
@@ -98,13 +116,13 @@ def test_rerun_grades_only_what_is_new_or_changed_serially_with_the_same_grade(g
     folder, out, _ = graded
     folder, out = shutil.copytree(folder, tmp_path / "flat"), shutil.copytree(out, tmp_path / "out")
     again = command.main(assignment=A, folder=folder, out=out, workers=2)
-    assert (again.unchanged, again.graded, again.invalid, again.failed) == (6, 0, 0, 0)
+    assert (again.unchanged, again.graded, again.invalid, again.failed) == (7, 0, 0, 0)
 
     (folder / "alice.py").write_text(partial_source() + "\n# changed\n", encoding="utf-8")
     (folder / "gina.py").write_text(STUB, encoding="utf-8")
     before = rows(out)
     third = command.main(assignment=A, folder=folder, out=out, workers=1)
-    assert (third.unchanged, third.graded) == (5, 2), third.describe()
+    assert (third.unchanged, third.graded) == (6, 2), third.describe()
     after = rows(out)
     assert after["gina"]["score"] == 0
     assert after["alice"]["key"] != before["alice"]["key"]

@@ -38,6 +38,15 @@ def test_missing_file_is_one_clear_line(tmp_path: Path):
     assert proc.stderr.strip() == f"autograder: error: {tmp_path / 'nope.ipynb'}: no such file or directory"
 
 
+def test_a_notebook_of_another_assignment_is_one_clear_line(tmp_path: Path):
+    """Each notebook of the kit records its assignment; grading it as another one would give a
+    table of "not defined" rows that looks like a grade."""
+    proc = run("grade", "mlp_mnist", "solutions/losses/losses.ipynb", "--json", str(tmp_path / "r"))
+    assert proc.returncode == 2 and not (tmp_path / "r").exists()
+    assert proc.stderr.strip() == ("autograder: error: solutions/losses/losses.ipynb: this notebook "
+                                   "is the 'losses' assignment, not 'mlp_mnist'")
+
+
 def test_bad_option_is_a_usage_error():
     proc = run("grade", "--no-such-option")
     assert proc.returncode == 2 and "No such option" in proc.stderr

@@ -14,14 +14,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 
 from autograder import manifest
 from autograder.batch import cluster, pool
-from autograder.batch.discover import DiscoveryError, Found, discover
+from autograder.batch.discover import DiscoveryError, Found, Skipped, discover, skipped
 from autograder.batch.fingerprint import content_key, listing_key
 from autograder.batch.gradebook import Gradebook
 from autograder.batch.jobs import FAILED, GRADED, INVALID, Job, Outcome, invalid
@@ -45,6 +45,7 @@ class Summary:
     graded: int = 0
     invalid: int = 0
     failed: int = 0
+    skipped: list[Skipped] = field(default_factory=list)  # files that are no submission
     interrupted: bool = False
     seconds: float = 0.0
     gradebook: Path | None = None
@@ -54,6 +55,9 @@ class Summary:
         text = (f"{self.assignment}: {self.found} submissions: {self.graded} graded, "
                 f"{self.invalid} invalid, {self.failed} failed, {self.unchanged} unchanged "
                 f"(already graded) in {self.seconds:.1f} s")
+        if self.skipped:
+            text += f"\n{len(self.skipped)} skipped, not graded (listed in the CSV):" + "".join(
+                f"\n  {s.path}: {s.why}" for s in self.skipped)
         if self.interrupted:
             text += "\ninterrupted: what was graded is saved; run the same command to go on"
         elif self.failed:
@@ -103,6 +107,7 @@ def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT, workers: int
         raise BatchError(str(exc)) from None
     try:
         found = discover(Path(folder), assignment, exclude=Path(out))
+        others = skipped(Path(folder), assignment, exclude=Path(out))
     except DiscoveryError as exc:
         raise BatchError(str(exc)) from None
     try:
@@ -115,7 +120,8 @@ def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT, workers: int
         if client is not None:
             client.close()
         raise BatchError(f"{out}: cannot keep a gradebook there ({exc})") from None
-    summary = Summary(assignment=assignment, found=len(found), gradebook=book.path)
+    summary = Summary(assignment=assignment, found=len(found), gradebook=book.path,
+                      skipped=others)
     counts = {GRADED: "graded", INVALID: "invalid", FAILED: "failed"}
 
     def record(outcome: Outcome, instant: bool = False) -> None:
@@ -140,7 +146,8 @@ def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT, workers: int
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
-        summary.csv = book.export_csv(assignment)
+        summary.csv = book.export_csv(
+            assignment, skipped=[(s.name, str(s.path), s.why) for s in others])
         book.close()
         if client is not None:
             client.close()

@@ -9,7 +9,9 @@ Two layouts are understood:
   the file's name without its suffix) and each sub-folder is one student's folder holding one.
 
 Which file of a folder is graded is decided later, by the loader, so that a folder holding no
-submission or several becomes that student's error row rather than stopping the batch.
+submission or several becomes that student's error row rather than stopping the batch. A file
+that is no submission (``notes.txt`` beside the notebooks) is not dropped in silence:
+:func:`skipped` lists it with the reason, and the batch reports it in its summary and CSV.
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ class DiscoveryError(ValueError):
 class Found:
     student: str
     path: Path  # a file, or a folder holding the student's submission
+
+
+@dataclass(frozen=True)
+class Skipped:
+    name: str  # the file's name, as the CSV's student column shows it
+    path: Path
+    why: str
 
 
 def _visible(path: Path) -> bool:
@@ -72,3 +81,27 @@ def discover(folder: Path, assignment: str, *, exclude: Path | None = None) -> l
         raise DiscoveryError(f"{folder}: holds no submissions of {assignment} (neither "
                              f"submitted/<student>/{assignment}/ folders nor .ipynb/.py files)")
     return sorted(found, key=lambda f: f.student)
+
+
+def skipped(folder: Path, assignment: str, *, exclude: Path | None = None) -> list[Skipped]:
+    """The visible files of ``folder`` that :func:`discover` does not take as submissions.
+
+    In the flat layout, files without a ``.ipynb`` or ``.py`` suffix; in nbgrader's layout, files
+    beside the students' folders and students' folders without this assignment's folder are not
+    listed (an nbgrader course holds every assignment; a student who did not submit is no error).
+    """
+    folder = Path(folder)
+    submitted = _nbgrader_root(folder, assignment)
+    root = submitted if submitted is not None else folder
+    skip = exclude.resolve() if exclude is not None else None
+    out = []
+    for entry in sorted(root.iterdir()):
+        if not _visible(entry) or entry.resolve() == skip or not entry.is_file():
+            continue
+        if submitted is None and entry.suffix in SUFFIXES:
+            continue
+        why = (f"not a submission: only .ipynb and .py files are graded ({entry.suffix or 'no'} "
+               "suffix)" if submitted is None else
+               f"not a submission: nbgrader's layout keeps them in <student>/{assignment}/")
+        out.append(Skipped(entry.name, entry, why))
+    return out

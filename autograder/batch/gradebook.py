@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ CREATE TABLE IF NOT EXISTS grades (
     student    TEXT NOT NULL,
     submission TEXT NOT NULL,  -- the graded file's path
     key        TEXT NOT NULL,  -- content hash: file, assignment, suite version
-    status     TEXT NOT NULL,  -- graded | invalid | failed
+    status     TEXT NOT NULL,  -- graded | invalid | failed (the CSV adds skipped files)
     score      REAL NOT NULL,
     max_score  REAL NOT NULL,
     error      TEXT NOT NULL,
@@ -84,8 +85,13 @@ class Gradebook:
         return list(self.db.execute("SELECT * FROM grades WHERE assignment = ? ORDER BY student",
                                     (assignment,)))
 
-    def export_csv(self, assignment: str) -> Path:
-        """``<folder>/<assignment>.csv``: one row per student, the total and each test's points."""
+    def export_csv(self, assignment: str,
+                   skipped: Sequence[tuple[str, str, str]] = ()) -> Path:
+        """``<folder>/<assignment>.csv``: one row per student, the total and each test's points.
+
+        ``skipped`` rows ``(name, path, why)`` (files of the class folder that are no submission)
+        follow with status ``skipped``, no score and the reason; they are not in the gradebook.
+        """
         rows = self.rows(assignment)
         tests: list[str] = []
         per_row: list[dict[str, Any]] = []
@@ -102,6 +108,9 @@ class Gradebook:
         writer.writerow([*FIXED_COLUMNS, *tests])
         for row, scores in zip(rows, per_row, strict=True):
             writer.writerow([*(row[c] for c in FIXED_COLUMNS), *(scores.get(t, "") for t in tests)])
+        for name, where, why in skipped:
+            extra = {"student": name, "status": "skipped", "error": why, "submission": where}
+            writer.writerow([extra.get(c, "") for c in FIXED_COLUMNS])
         path = self.folder / f"{assignment}.csv"
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=self.folder)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:

@@ -77,7 +77,20 @@ def _v3_cells(path: Path, worksheets: Any) -> list[Any]:
             for c in cells]
 
 
-def notebook_cells(path: Path, text: str) -> list[dict[str, Any]]:
+def _assignment_of(nb: dict[str, Any]) -> str | None:
+    """The assignment a notebook of the kit says it is (``metadata.autograder.assignment``)."""
+    metadata = nb.get("metadata")
+    kit = metadata.get("autograder") if isinstance(metadata, dict) else None
+    name = kit.get("assignment") if isinstance(kit, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
+def notebook_cells(path: Path, text: str, assignment: str | None = None) -> list[dict[str, Any]]:
+    """The code cells of a notebook that grading runs.
+
+    A notebook of the kit records its assignment in its metadata; given ``assignment``, a notebook
+    of another one is refused (its functions would all be "not defined", which is no grade).
+    """
     try:
         nb = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -94,6 +107,10 @@ def notebook_cells(path: Path, text: str) -> list[dict[str, Any]]:
     if major is not None and major > 4:
         raise SubmissionError(f"{path}: notebook format {major} is newer than this grader reads "
                               "(3 or 4); save it as format 4")
+    recorded = _assignment_of(nb)
+    if assignment is not None and recorded is not None and recorded != assignment:
+        raise SubmissionError(f"{path}: this notebook is the {recorded!r} assignment, "
+                              f"not {assignment!r}")
     if major == 4:
         raw_cells = nb.get("cells")
     elif major == 3 or (major is None and "worksheets" in nb):
@@ -136,7 +153,7 @@ def load(path: Path, assignment: str) -> tuple[Path, list[dict[str, Any]]]:
     path = find_notebook(Path(path), assignment)
     text = _read_text(path)
     if path.suffix == ".ipynb":
-        cells = notebook_cells(path, text)
+        cells = notebook_cells(path, text, assignment)
     elif path.suffix == ".py":
         cells = script_cells(text)
     else:
