@@ -21,7 +21,7 @@ from batch_util import PARTIAL_POINTS, STUB, A, graded_tests, partial_source, re
 from util import ROOT
 
 from autograder.batch import command, pool
-from autograder.batch.discover import DiscoveryError, discover
+from autograder.batch.discover import DiscoveryError, discover, skipped
 from autograder.batch.fingerprint import content_key, suite_version
 from autograder.batch.jobs import FAILED, GRADED, INVALID, Job
 from autograder.grading.run import Remembered, grade
@@ -205,6 +205,22 @@ def test_discovers_nbgrader_layout_from_the_course_or_its_submitted_folder(tmp_p
                 ("bob", tmp_path / "submitted" / "bob" / A)]
     for folder in (tmp_path, tmp_path / "submitted"):
         assert [(f.student, f.path) for f in discover(folder, A)] == expected
+
+
+def test_files_no_row_grades_are_listed_as_skipped_with_why(tmp_path: Path):
+    write_class(tmp_path / "submitted" / "alice" / A, {f"{A}.ipynb": "{}", "mlp_v2.ipynb": "{}",
+                                                      "timestamp.txt": "", "data.csv": ""})
+    write_class(tmp_path / "submitted" / "bob" / A, {"a.py": "", "b.py": ""})  # bob's own row
+    write_class(tmp_path / "submitted", {"README.txt": "", ".DS_Store": ""})
+    listed = {s.name: s.why for s in skipped(tmp_path, A)}
+    assert listed == {
+        "README.txt": f"not a submission: nbgrader's layout keeps them in <student>/{A}/",
+        "alice/mlp_v2.ipynb": f"not graded: {A}.ipynb in the same folder is alice's submission"}
+    flat = write_class(tmp_path / "flat", {"bob.ipynb": "{}", "notes.txt": "", "Makefile": "",
+                                           ".hidden": "", "carol/": ""})
+    assert {s.name: s.why for s in skipped(flat, A)} == {
+        "Makefile": "not a submission: only .ipynb and .py files are graded (no suffix)",
+        "notes.txt": "not a submission: only .ipynb and .py files are graded (.txt suffix)"}
 
 
 def test_a_course_where_nobody_submitted_the_assignment_has_no_students(tmp_path: Path):

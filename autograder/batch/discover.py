@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.submission.load import SubmissionError, find_notebook
+
 SUFFIXES = (".ipynb", ".py")
 
 
@@ -84,11 +86,16 @@ def discover(folder: Path, assignment: str, *, exclude: Path | None = None) -> l
 
 
 def skipped(folder: Path, assignment: str, *, exclude: Path | None = None) -> list[Skipped]:
-    """The visible files of ``folder`` that :func:`discover` does not take as submissions.
+    """The visible files of ``folder`` that no row of the batch grades, each with why.
 
-    In the flat layout, files without a ``.ipynb`` or ``.py`` suffix; in nbgrader's layout, files
-    beside the students' folders and students' folders without this assignment's folder are not
-    listed (an nbgrader course holds every assignment; a student who did not submit is no error).
+    - In the flat layout, files without a ``.ipynb`` or ``.py`` suffix.
+    - In nbgrader's layout, files beside the students' folders (students' folders without this
+      assignment's folder are not listed: a course holds every assignment, and a student who did
+      not submit one is no error).
+    - In a student's folder, any other ``.ipynb`` or ``.py`` file than the one graded (other
+      files there, data or nbgrader's ``timestamp.txt``, belong to the submission).
+
+    Hidden entries (``.ipynb_checkpoints``, ``.DS_Store``, ``__pycache__``) are not listed.
     """
     folder = Path(folder)
     submitted = _nbgrader_root(folder, assignment)
@@ -104,4 +111,19 @@ def skipped(folder: Path, assignment: str, *, exclude: Path | None = None) -> li
                "suffix)" if submitted is None else
                f"not a submission: nbgrader's layout keeps them in <student>/{assignment}/")
         out.append(Skipped(entry.name, entry, why))
+    for found in discover(folder, assignment, exclude=exclude):
+        if found.path.is_dir():
+            out.extend(_others_beside(found, assignment))
     return out
+
+
+def _others_beside(found: Found, assignment: str) -> list[Skipped]:
+    """The submissions in a student's folder besides the one that is graded."""
+    try:
+        graded = find_notebook(found.path, assignment)
+    except SubmissionError:  # none, or several and none preferred: that is the student's row
+        return []
+    return [Skipped(f"{found.student}/{p.name}", p,
+                    f"not graded: {graded.name} in the same folder is {found.student}'s submission")
+            for p in sorted(found.path.iterdir())
+            if p.is_file() and _visible(p) and p.suffix in SUFFIXES and p != graded]
