@@ -23,13 +23,23 @@ c.GenerateAssignment.preprocessors = [
     "nbgrader.preprocessors.checkcellmetadata.CheckCellMetadata",
 ]
 
+# nbgrader's gradebook code logs SQLAlchemy 2 warnings ("Object of type <SubmittedAssignment>
+# not in session, add operation ... will not proceed") that are about nbgrader, not the class.
+import warnings  # noqa: E402
+
+warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session",
+                        module=r"nbgrader\.")
+
 # Autograde, first pass: the submission's read-only and test cells are restored from the
-# gradebook; of a duplicated test cell only the last copy stays a test cell.
+# gradebook; of a duplicated test cell only the last copy stays a test cell; a notebook that lost
+# its nbgrader metadata gets it back for the cells that define the graded functions.
 c.Autograde.sanitize_preprocessors = [
+    "autograder.nbgrader.preprocessors.FindCellsByFunction",
     "nbgrader.preprocessors.clearoutput.ClearOutput",
     "nbgrader.preprocessors.deduplicateids.DeduplicateIds",
     "autograder.nbgrader.preprocessors.ForgetDuplicates",
     "nbgrader.preprocessors.overwritekernelspec.OverwriteKernelspec",
+    "autograder.nbgrader.preprocessors.RestoreReleasedTests",
     "nbgrader.preprocessors.overwritecells.OverwriteCells",
     "nbgrader.preprocessors.checkcellmetadata.CheckCellMetadata",
 ]
@@ -44,12 +54,19 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.limitoutput.LimitOutput",
     "autograder.nbgrader.preprocessors.GradeWithHiddenSuites",
     "nbgrader.preprocessors.saveautogrades.SaveAutoGrades",
+    "autograder.nbgrader.preprocessors.FlagForAttention",
     "nbgrader.preprocessors.latesubmissions.AssignLatePenalties",
     "nbgrader.preprocessors.checkcellmetadata.CheckCellMetadata",
 ]
 
 # A test cell the student deleted is put back (and then graded); a duplicate is ignored.
 c.OverwriteCells.add_missing_cells = True
+
+# A submitted file that is no notebook is named in one line before nbgrader's own error; the
+# export then lists it as needing attention.
+from autograder.nbgrader.intake import name_unreadable  # noqa: E402
+
+c.Autograde.pre_convert_hook = name_unreadable
 
 # A cell that runs longer than this is interrupted and the notebook goes on.
 c.Execute.timeout = 120
@@ -58,9 +75,25 @@ c.Execute.interrupt_on_timeout = True
 # Printed output kept per cell in the graded notebook and the feedback.
 c.LimitOutput.max_lines = 1000
 
-# Feedback: hidden-test regions are removed before the notebook becomes HTML.
+# Validate (the button and `nbgrader validate`): after the kernel run, the notebook is graded
+# like autograde grades it, and each test cell shows its verdict: Validate tells the points.
+from autograder.nbgrader import validate  # noqa: E402
+
+c.Execute.on_cell_execute = validate.before_test_cell
+c.Execute.on_cell_complete = validate.after_test_cell
+c.Validator.failed_warning = validate.FAILED_WARNING
+
+# Feedback: hidden-test regions are removed before the notebook becomes HTML, with a page that
+# names every test in its summary and shows each reason in full.
+from autograder.nbgrader.feedback import TEMPLATE, template_dirs  # noqa: E402
+
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.clearhiddentests.ClearHiddenTests",
     "nbgrader.preprocessors.getgrades.GetGrades",
     "nbconvert.preprocessors.csshtmlheader.CSSHTMLHeaderPreprocessor",
 ]
+c.HTMLExporter.template_name = TEMPLATE
+c.HTMLExporter.extra_template_basedirs = template_dirs()
+
+# Export: nbgrader's CSV plus a column saying which submissions need attention, and why.
+c.ExportApp.plugin_class = "autograder.nbgrader.export.CsvWithAttention"

@@ -1,7 +1,8 @@
-"""JupyterLab started in course/ shows the course through nbgrader's server extension.
+"""JupyterLab started in course/ shows the course through nbgrader's server extensions.
 
 A real ``jupyter lab`` on a loopback port with a token; the assignment list is read from the
-formgrader's HTTP API, which is what the Formgrader panel in JupyterLab shows. No browser.
+formgrader's HTTP API, which is what the Formgrader panel in JupyterLab shows, and the *Validate*
+button's request is sent as the button sends it. No browser.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 FORMGRADER = "nbgrader.server_extensions.formgrader"
+VALIDATE = "nbgrader.server_extensions.validate_assignment"
 
 
 def free_port() -> int:
@@ -38,8 +40,8 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # a redirect (to the login page) is an answer, not something to follow
 
 
-def get(url: str, token: str) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+def get(url: str, token: str, data: bytes | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=data, headers={"Authorization": f"token {token}"})
     try:
         with urllib.request.build_opener(NoRedirect).open(request, timeout=60) as response:
             return response.status, response.read()
@@ -52,14 +54,17 @@ def test_jupyterlab_lists_the_course_assignments(tmp_path: Path):
     course.mkdir()
     shutil.copy(ROOT / "course" / "nbgrader_config.py", course)
     shutil.copytree(ROOT / "course" / "source", course / "source")
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", "losses"], cwd=course, env=env,
+                   check=True, capture_output=True, timeout=300)
     port, token = free_port(), secrets.token_hex(16)
     command = [str(BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course}",
-               f"--ServerApp.jpserver_extensions={FORMGRADER}=True"]
+               f"--ServerApp.jpserver_extensions={FORMGRADER}=True",
+               f"--ServerApp.jpserver_extensions={VALIDATE}=True"]
     if os.geteuid() == 0:
         command.append("--allow-root")
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
     log = (tmp_path / "lab.log").open("w")
     server = subprocess.Popen(command, cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT,
                               stdin=subprocess.DEVNULL)
@@ -84,6 +89,15 @@ def test_jupyterlab_lists_the_course_assignments(tmp_path: Path):
         assert listed["mlp_mnist"]["source_path"] == "source/mlp_mnist"
         status, _ = get(f"{base}/lab", token)
         assert status == 200
+        # the Validate button on the untouched release: the hidden tests fail, with reasons
+        status, body = get(f"{base}/assignments/validate", token,
+                           data=b"path=release/losses/losses.ipynb")
+        assert status == 200, body[:500]
+        answer = json.loads(body)
+        assert answer["success"], answer
+        failed = answer["value"].get("failed", [])
+        assert failed and all("HiddenTestFailed" in f["raw_error"] for f in failed), answer
+        assert "Points if handed in now: 0 / 20" in failed[0]["raw_error"]
     finally:
         server.terminate()
         try:

@@ -19,7 +19,8 @@ from autograder.generate import nbgrader_source, pipelines
 from autograder.generate.cells import Cell
 from autograder.grading import results as grading_results
 from autograder.nbgrader import config, suite, verdicts
-from autograder.nbgrader.preprocessors import ClearSolutionsNamingFunction, GradeWithHiddenSuites
+from autograder.nbgrader.grade import grade_notebook
+from autograder.nbgrader.preprocessors import ClearSolutionsNamingFunction
 
 MASTERS = [a.name for a in manifest.ASSIGNMENTS if pipelines.master_path(a.name).exists()]
 
@@ -104,6 +105,9 @@ def test_config_is_nbgraders_pipelines_with_only_our_changes():
     assert autograde == default(Autograde, "autograde_preprocessors")
     assert config.AUTOGRADE.index(f"{own}.GradeWithHiddenSuites") == \
         config.AUTOGRADE.index("nbgrader.preprocessors.saveautogrades.SaveAutoGrades") - 1
+    assert config.AUTOGRADE.index(f"{own}.FlagForAttention") == \
+        config.AUTOGRADE.index("nbgrader.preprocessors.saveautogrades.SaveAutoGrades") + 1
+    assert config.SANITIZE[0] == f"{own}.FindCellsByFunction"  # before nbgrader reads grade_ids
     assert config.FEEDBACK[1:] == default(GenerateFeedback, "preprocessors")
     assert config.FEEDBACK[0].endswith(".ClearHiddenTests")
     text = (ROOT / "course" / "nbgrader_config.py").read_text()
@@ -184,6 +188,21 @@ def test_without_results_every_test_cell_says_why():
     assert "names no hidden test of this assignment" in nb.cells[0].outputs[0].evalue
 
 
+def test_a_released_test_cell_is_known_by_its_grade_id():
+    """In a student's copy of the release the hidden call is gone; Validate still finds the test."""
+    cell = _test_cell("a", "test_bad", [])
+    cell.source = "# Autograded test (3 points): bad: values"
+    cell.metadata["nbgrader"]["grade_id"] = "check-bad"
+    nb = new_notebook(cells=[cell])
+    results = {"tests": [{"name": "bad: values", "status": "failed", "output": "differs",
+                          "extra_data": {"id": "test_bad"}}]}
+    verdicts.write_verdicts(nb, results, "", assignment="a", note="Points: 0 / 3")
+    assert nb.cells[0].outputs[0].evalue == "bad: values: differs"
+    assert nb.cells[0].outputs[0].traceback[-1] == "Points: 0 / 3"
+    assert nb.cells[0].metadata["autograder"] == {"test": "bad: values", "passed": False,
+                                                  "why": "differs"}
+
+
 def test_a_test_cell_nbgrader_put_back_still_names_its_test():
     restored = ("# This cell (id:check-x) was missing from the submission. It was added back by "
                 "nbgrader.\n\n# visible\n### BEGIN HIDDEN TESTS\nhidden_test('mlp_mnist', 'test_x')")
@@ -204,7 +223,7 @@ def faked_output() -> nbformat.NotebookNode:
 
 def test_a_notebook_the_grader_refuses_gives_its_one_line_reason(tmp_path: Path):
     nb = new_notebook(cells=[new_code_cell("   ")])
-    results, problem = GradeWithHiddenSuites().grade("mlp_mnist", nb)
+    results, problem = grade_notebook("mlp_mnist", nb)
     assert results is None
     assert problem == "the notebook could not be graded: notebook: holds no code to grade"
     assert not re.search(r"/tmp|Traceback", problem)

@@ -19,6 +19,7 @@ solution and test cells.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 
 from autograder.generate.cells import SOLUTION, Cell
@@ -93,9 +94,12 @@ def check_cell(assignment: str, test: TestResult) -> Cell:
     """One autograded cell: what the student may read, then the hidden call naming the test."""
     points = f"{test.max_score:g} point{'s' if test.max_score != 1 else ''}"
     what = test.name if test.visibility == "visible" else "a hidden check"
+    # Lines of at most 83 characters: nbgrader's validator cuts longer ones when it quotes a cell.
+    title = textwrap.wrap(f"Autograded test ({points}): {what}", 81, subsequent_indent="  ")
     source = "\n".join([
-        f"# Autograded test ({points}): {what}",
-        "# The test is hidden: it runs when your notebook is graded. The self-checks test your code now.",
+        *(f"# {line}" for line in title),
+        "# The test is hidden: it runs when your notebook is graded.",
+        "# The self-checks test your code now.",
         BEGIN_HIDDEN,
         "from autograder.nbgrader import hidden_test",
         f"hidden_test({assignment!r}, {test.id!r})",

@@ -5,10 +5,14 @@ It starts from nbgrader's own preprocessor pipelines and changes only what the k
 - release: ``ClearSolutions`` becomes ``ClearSolutionsNamingFunction`` (in ``preprocessors.py``),
   so the release's stubs are the very lines of ``assignments/``;
 - autograde: a test cell a student deleted is put back (``ForgetDuplicates`` keeps that working
-  when the student also copied one); a cell that runs too long is interrupted;
-  ``GradeWithHiddenSuites`` runs after the notebook has been executed and before
-  ``SaveAutoGrades`` records the points;
-- feedback: hidden-test regions are removed before the notebook becomes HTML.
+  when the student also copied one; ``FindCellsByFunction`` when the notebook lost its nbgrader
+  metadata; ``RestoreReleasedTests`` so that untouched test cells log no checksum warning); a
+  cell that runs too long is interrupted; ``GradeWithHiddenSuites`` runs after the
+  notebook has been executed and before ``SaveAutoGrades`` records the points;
+  ``FlagForAttention`` flags a notebook the suite could not grade;
+- validate: the kernel run ends by grading the notebook (``autograder/nbgrader/validate.py``);
+- feedback: hidden-test regions are removed before the notebook becomes HTML, with the kit's
+  template (every test named, reasons wrapped); export adds a ``needs_attention`` column.
 """
 
 from __future__ import annotations
@@ -40,10 +44,12 @@ RELEASE = [
     f"{NBG}.checkcellmetadata.CheckCellMetadata",
 ]
 SANITIZE = [
+    f"{OWN}.FindCellsByFunction",  # added: first, before nbgrader reads any grade_id
     f"{NBG}.clearoutput.ClearOutput",
     f"{NBG}.deduplicateids.DeduplicateIds",
     f"{OWN}.ForgetDuplicates",  # added
     f"{NBG}.overwritekernelspec.OverwriteKernelspec",
+    f"{OWN}.RestoreReleasedTests",  # added
     f"{NBG}.overwritecells.OverwriteCells",
     f"{NBG}.checkcellmetadata.CheckCellMetadata",
 ]
@@ -54,6 +60,7 @@ AUTOGRADE = [
     f"{NBG}.limitoutput.LimitOutput",
     f"{OWN}.GradeWithHiddenSuites",  # added
     f"{NBG}.saveautogrades.SaveAutoGrades",
+    f"{OWN}.FlagForAttention",  # added
     f"{NBG}.latesubmissions.AssignLatePenalties",
     f"{NBG}.checkcellmetadata.CheckCellMetadata",
 ]
@@ -83,8 +90,16 @@ c.CourseDirectory.course_id = "{COURSE_ID}"
 # `raise NotImplementedError("<function> is not implemented yet: ...")` as in assignments/.
 c.GenerateAssignment.preprocessors = {_list(RELEASE)}
 
+# nbgrader's gradebook code logs SQLAlchemy 2 warnings ("Object of type <SubmittedAssignment>
+# not in session, add operation ... will not proceed") that are about nbgrader, not the class.
+import warnings  # noqa: E402
+
+warnings.filterwarnings("ignore", message=r"Object of type <\\w+> not in session",
+                        module=r"nbgrader\\.")
+
 # Autograde, first pass: the submission's read-only and test cells are restored from the
-# gradebook; of a duplicated test cell only the last copy stays a test cell.
+# gradebook; of a duplicated test cell only the last copy stays a test cell; a notebook that lost
+# its nbgrader metadata gets it back for the cells that define the graded functions.
 c.Autograde.sanitize_preprocessors = {_list(SANITIZE)}
 
 # Autograde, second pass: after the notebook ran in its kernel, the hidden suite grades it with
@@ -95,6 +110,12 @@ c.Autograde.autograde_preprocessors = {_list(AUTOGRADE)}
 # A test cell the student deleted is put back (and then graded); a duplicate is ignored.
 c.OverwriteCells.add_missing_cells = True
 
+# A submitted file that is no notebook is named in one line before nbgrader's own error; the
+# export then lists it as needing attention.
+from autograder.nbgrader.intake import name_unreadable  # noqa: E402
+
+c.Autograde.pre_convert_hook = name_unreadable
+
 # A cell that runs longer than this is interrupted and the notebook goes on.
 c.Execute.timeout = {CELL_TIMEOUT}
 c.Execute.interrupt_on_timeout = True
@@ -102,6 +123,22 @@ c.Execute.interrupt_on_timeout = True
 # Printed output kept per cell in the graded notebook and the feedback.
 c.LimitOutput.max_lines = 1000
 
-# Feedback: hidden-test regions are removed before the notebook becomes HTML.
+# Validate (the button and `nbgrader validate`): after the kernel run, the notebook is graded
+# like autograde grades it, and each test cell shows its verdict: Validate tells the points.
+from autograder.nbgrader import validate  # noqa: E402
+
+c.Execute.on_cell_execute = validate.before_test_cell
+c.Execute.on_cell_complete = validate.after_test_cell
+c.Validator.failed_warning = validate.FAILED_WARNING
+
+# Feedback: hidden-test regions are removed before the notebook becomes HTML, with a page that
+# names every test in its summary and shows each reason in full.
+from autograder.nbgrader.feedback import TEMPLATE, template_dirs  # noqa: E402
+
 c.GenerateFeedback.preprocessors = {_list(FEEDBACK)}
+c.HTMLExporter.template_name = TEMPLATE
+c.HTMLExporter.extra_template_basedirs = template_dirs()
+
+# Export: nbgrader's CSV plus a column saying which submissions need attention, and why.
+c.ExportApp.plugin_class = "autograder.nbgrader.export.CsvWithAttention"
 '''

@@ -15,6 +15,8 @@ from typing import Any
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
+from autograder.generate.nbgrader_source import check_grade_id
+
 FAILED = "HiddenTestFailed"
 NOT_GRADED = "NotGraded"
 _NAMED = re.compile(r"""hidden_test\(\s*(['"])(?P<assignment>[\w-]+)\1\s*,\s*(['"])(?P<test>[^'"]+)\3\s*\)""")
@@ -51,39 +53,81 @@ def _error(ename: str, evalue: str) -> NotebookNode:
                       traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
 
 
-def outputs_for(test: dict[str, Any] | None, problem: str) -> list[NotebookNode]:
-    """The outputs of one test cell, given its result in ``results.json`` (or why there is none)."""
+def outputs_for(test: dict[str, Any] | None, problem: str, note: str = "") -> list[NotebookNode]:
+    """The outputs of one test cell, given its result in ``results.json`` (or why there is none).
+
+    ``note`` (validation's total, say) is a second line of a failure's traceback: nbgrader prints
+    the traceback, while the error's value stays the test's name and reason.
+    """
+    verdict = describe(test, problem)
+    if verdict["passed"]:
+        return [new_output("stream", name="stdout", text=f"passed: {verdict['test']}\n")]
+    ename = NOT_GRADED if test is None else FAILED
+    evalue = (verdict["why"] if test is None else f"{verdict['test']}: {verdict['why']}"
+              if verdict["why"] else f"{verdict['test']} failed")
+    output = _error(ename, evalue)
+    if note:
+        output.traceback.append(note)
+    return [output]
+
+
+def describe(test: dict[str, Any] | None, problem: str) -> dict[str, Any]:
+    """``{"test", "passed", "why"}`` of one test cell, as its outputs and the feedback show it."""
     if test is None:
-        return [_error(NOT_GRADED, problem)]
+        return {"test": "not graded", "passed": False, "why": problem}
     visible = test.get("visibility", "visible") != "hidden"
     name = test.get("name", "") if visible else "a hidden check"
-    if test.get("status") == "passed":
-        return [new_output("stream", name="stdout", text=f"passed: {name}\n")]
-    why = test.get("output") or "failed"
-    return [_error(FAILED, f"{name}: {why}" if visible else f"{name} failed")]
+    passed = test.get("status") == "passed"
+    why = "" if passed or not visible else test.get("output") or "failed"
+    return {"test": name, "passed": passed, "why": why}
 
 
 def write_verdicts(nb: NotebookNode, results: dict[str, Any] | None, problem: str,
-                   *, assignment: str) -> dict[str, bool]:
+                   *, assignment: str, note: str = "") -> dict[str, bool]:
     """Replace every test cell's outputs by its verdict; returns ``{grade_id: passed}``.
 
     ``results`` is the ``results.json`` of ``autograder grade``, or None when grading failed
-    (then ``problem`` says why, and every test cell gets that as its error).
+    (then ``problem`` says why, and every test cell gets that as its error). A test cell is known
+    by the ``hidden_test(...)`` call in its source (a cell nbgrader restored from the gradebook)
+    or, in a student's copy of the release, where that call was removed, by its ``grade_id``.
+    Each cell also gets ``metadata.autograder`` (see :func:`describe`) for the feedback page.
     """
-    by_id = {t.get("extra_data", {}).get("id"): t for t in (results or {}).get("tests", [])}
+    tests = (results or {}).get("tests", [])
+    by_id = {t.get("extra_data", {}).get("id"): t for t in tests}
+    by_cell = {check_grade_id(str(i)): t for i, t in by_id.items() if i}
     verdicts = {}
     for cell in nb.cells:
         if not is_test_cell(cell):
             continue
         named = named_test(cell.source)
+        grade_id = cell.metadata.nbgrader.get("grade_id", "?")
         if results is None:
             test, why = None, problem
-        elif named is None or named[0] != assignment:
+        elif named is None:
+            test = by_cell.get(grade_id)
+            why = "this cell's test is not in the hidden suite (regenerate the course)"
+        elif named[0] != assignment:
             test, why = None, "this cell names no hidden test of this assignment"
         else:
             test = by_id.get(named[1])
             why = "this cell's test is not in the hidden suite (regenerate the course)"
-        cell.outputs = outputs_for(test, why)
-        verdicts[cell.metadata.nbgrader.get("grade_id", "?")] = bool(
-            test and test.get("status") == "passed")
+        cell.outputs = outputs_for(test, why, note)
+        cell.metadata["autograder"] = describe(test, why)
+        verdicts[grade_id] = bool(test and test.get("status") == "passed")
     return verdicts
+
+
+def remember(nb: NotebookNode, assignment: str, results: dict[str, Any] | None,
+             problem: str) -> None:
+    """Note in the notebook's metadata what grading gave, or why it could not grade."""
+    meta = dict(nb.metadata.get("autograder") or {})
+    meta["graded"] = {"assignment": assignment, "problem": problem,
+                      "score": None if results is None else results.get("score"),
+                      "max_score": None if results is None else results.get("max_score")}
+    nb.metadata["autograder"] = meta
+
+
+def problem_of(nb: NotebookNode) -> str:
+    """Why the hidden suite could not grade this notebook ("" if it did); see :func:`remember`."""
+    graded = (nb.metadata.get("autograder") or {}).get("graded") or {}
+    return str(graded.get("problem") or "")
