@@ -58,7 +58,7 @@ def grade(assignment: str, path: Path, json_out: Path | None, call_timeout: floa
 
     from autograder.grading.hidden import SecretError
     from autograder.grading.report import print_report
-    from autograder.grading.run import exit_without_teardown
+    from autograder.grading.run import SuiteMissing, exit_without_teardown
     from autograder.grading.run import grade as run_grade
     from autograder.submission.load import SubmissionError
     from autograder.worker.limits import Limits
@@ -68,7 +68,7 @@ def grade(assignment: str, path: Path, json_out: Path | None, call_timeout: floa
         with status_line() as progress:
             result = run_grade(assignment=assignment, submission=path, json_out=json_out,
                                limits=limits, progress=progress)
-    except (manifest.UnknownAssignment, SubmissionError, SecretError) as exc:
+    except (manifest.UnknownAssignment, SubmissionError, SecretError, SuiteMissing) as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"{exc.filename or json_out}: {exc.strerror}")
@@ -133,6 +133,54 @@ def audit(assignment: str, functions: str | None, limit: int | None, seed: int,
         fail(f"{exc.filename or json_out or html_out}: {exc.strerror}")
     print_report(result)
     sys.exit(0)
+
+
+@main.group()
+def export() -> None:
+    """Package the kit for another grading service."""
+
+
+@export.command()
+@click.argument("assignment")
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("autograder.zip"),
+              show_default=True, help="The zip to write.")
+def gradescope(assignment: str, out: Path) -> None:
+    """Build Gradescope's autograder package (setup.sh, run_autograder, the kit, MNIST) for
+    ASSIGNMENT; upload the zip as the assignment's autograder."""
+    from autograder.export import gradescope as package
+    from autograder.grading.hidden import SecretError
+
+    try:
+        path = package.main(assignment=assignment, out=out,
+                            progress=lambda text: click.echo(f"{text} ...", err=True))
+    except (manifest.UnknownAssignment, package.ExportError, SecretError) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or out}: {exc.strerror}")
+    size = path.stat().st_size / 1e6
+    click.echo(f"wrote {path} ({size:.1f} MB): upload it as the autograder of {assignment} "
+               "(base image Ubuntu 22.04; see the README's \"Grading on Gradescope\")")
+
+
+@main.command(name="gradescope-run")
+@click.argument("assignment")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("/autograder"), show_default=True,
+              help="Gradescope's folder: submission/ in, results/results.json out.")
+def gradescope_run(assignment: str, root: Path) -> None:
+    """Grade the submission in ROOT/submission/ and write ROOT/results/results.json (what the
+    package's run_autograder runs on Gradescope)."""
+    from autograder.export import runner
+    from autograder.grading.run import exit_without_teardown
+
+    try:
+        results = runner.run(assignment=assignment, root=root)
+    except manifest.UnknownAssignment as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or root}: {exc.strerror}")
+    click.echo(f"{results['score']:g} / {results['max_score']:g}")
+    exit_without_teardown(0)
 
 
 @main.command(name="list")

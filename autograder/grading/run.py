@@ -43,6 +43,10 @@ def exit_without_teardown(status: int) -> None:
     os._exit(status)
 
 
+class SuiteMissing(RuntimeError):
+    """The hidden suite collected no tests: the kit is broken, and no grade is given."""
+
+
 def suite_path(assignment: str) -> Path:
     return SUITES / assignment
 
@@ -178,6 +182,9 @@ def grade_student(*, assignment: str, started: Started, submission: str,
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         pytest.main(args, plugins=[plugin])
     student = started.wait()
+    if not plugin.ordered() and not select:  # a broken install, not a grade of 0 / 0
+        raise SuiteMissing(f"{suite_path(assignment)}: the hidden suite of {assignment} ran no "
+                           "tests (is the kit installed whole?)")
     result = GradeResult(assignment=assignment, submission=submission,
                          tests=plugin.ordered(), notes=list(plugin.errors))
     loaded = [w.load_report for w in student.workers if w.load_report]
@@ -198,6 +205,7 @@ def grade(
     limits: Limits | None = None,
     select: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    leaderboard: bool = False,
 ) -> GradeResult:
     """Grade ``submission`` (a notebook, a .py file or a folder holding one) for ``assignment``.
 
@@ -206,6 +214,8 @@ def grade(
     :class:`~autograder.grading.hidden.SecretError` for input it cannot use; otherwise
     returns the result (and writes Gradescope's ``results.json`` to ``json_out``).
     ``progress`` is called with a line for each step (see :func:`grade_student`).
+    ``leaderboard`` also measures the suite's leaderboard entry, if it has one (see
+    ``grading/leaderboard.py``), on the same worker after the tests; its note ends the notes.
     """
     manifest.get(assignment)
     start = time.monotonic()
@@ -217,6 +227,14 @@ def grade(
         try:
             result = grade_student(assignment=assignment, started=started, submission=str(path),
                                    select=select, progress=progress, secret=secret)
+            if leaderboard:
+                from autograder.grading import leaderboard as board
+
+                if progress is not None:
+                    progress("training your network for the leaderboard")
+                result.leaderboard, note = board.measure(suite_path(assignment), started.student)
+                if note:
+                    result.notes.append(note)
         finally:
             started.close()
     result.execution_time = time.monotonic() - start
