@@ -31,6 +31,7 @@ class GradeResult:
     execution_time: float = 0.0
     notes: list[str] = field(default_factory=list)  # about the submission as a whole
     output: str = ""  # what the submission printed (capped)
+    leaderboard: list[dict[str, Any]] = field(default_factory=list)  # Gradescope's, no points
 
     @property
     def score(self) -> float:
@@ -56,6 +57,7 @@ class GradeResult:
                 for t in self.tests
             ],
             "extra_data": {"assignment": self.assignment, "submission": self.submission},
+            **({"leaderboard": self.leaderboard} if self.leaderboard else {}),
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -15,6 +15,12 @@ replay every step in its own process:
 
 What comes back is judged in the grader against its own replay: nothing here is trusted, and the
 batch sizes ``data`` saw asked for are only used for hints.
+
+``network_probe`` is no test: it trains the lecture's network with the submission's own
+``build_model``, ``build_loss`` and ``train`` on the MNIST training set, for the leaderboard (see
+``autograder/suites/mlp_mnist/leaderboard.py``). It returns the trained weights only; the grader
+computes the test accuracy from them with its own forward pass and the test labels, which the
+worker never sees.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from autograder.worker.harness import (
     to_plain,
 )
 
-TASKS = ("train_probe", "predict_probe")
+TASKS = ("train_probe", "predict_probe", "network_probe")
 
 
 class Batches:
@@ -121,3 +127,55 @@ def predict_probe(ns: dict[str, Any], *, weights: np.ndarray, bias: np.ndarray,
             predicted = invoke(resolve(ns, "predict"), "predict", sess, x, logits,
                                np.asarray(images, dtype=np.float32))
     return {"predicted": predicted}
+
+
+def _setting(ns: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
+    value = ns.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        return default
+    return float(value) if low <= float(value) <= high else default
+
+
+def network_probe(ns: dict[str, Any], *, weights: dict[str, np.ndarray],
+                  biases: dict[str, np.ndarray], defaults: dict[str, float],
+                  bounds: dict[str, tuple[float, float]], seed: int) -> dict[str, Any]:
+    """The lecture's training run with the submission's functions: returns the trained weights.
+
+    The graph is the lecture's: placeholders, the variables (started at the grader's ``weights``
+    and ``biases``), ``build_model``, ``build_loss`` and Adam; ``train`` runs on the MNIST
+    training set, shuffled by ``seed``. The settings are the notebook's own ``learning_rate``,
+    ``n_batch`` and ``n_iter`` where they lie within ``bounds``, else ``defaults``.
+    """
+    from autograder.data import mnist
+
+    settings = {k: _setting(ns, k, defaults[k], *bounds[k]) for k in defaults}
+    learning_rate = settings["learning_rate"]
+    n_batch, n_iter = int(settings["n_batch"]), int(settings["n_iter"])
+
+    tf = tensorflow()
+    tf1 = tf.compat.v1
+    folder = mnist.cache_dir()
+    images = mnist.pixels(mnist.read_idx(folder / mnist.TRAIN_IMAGES))
+    labels = mnist.one_hot(mnist.read_idx(folder / mnist.TRAIN_LABELS))
+    order = np.random.default_rng(seed).permutation(len(images))
+    data = Batches(images[order], labels[order])
+    graph = tf.Graph()
+    with graph.as_default():
+        tf1.set_random_seed(seed)
+        x = tf1.placeholder(tf.float32, [None, images.shape[1]], name="x")
+        y = tf1.placeholder(tf.float32, [None, labels.shape[1]], name="y")
+        w = {k: tf.Variable(np.asarray(v, np.float32), name=f"W_{k}") for k, v in weights.items()}
+        b = {k: tf.Variable(np.asarray(v, np.float32), name=f"b_{k}") for k, v in biases.items()}
+        logits = invoke(resolve(ns, "build_model"), "build_model", x, w, b)
+        loss = invoke(resolve(ns, "build_loss"), "build_loss", logits, y)
+        try:
+            step = tf1.train.AdamOptimizer(learning_rate).minimize(loss)
+        except Exception as exc:  # a loss that is no differentiable tensor
+            raise CallFailed("exception", f"Adam cannot minimise build_loss's result "
+                             f"({describe(exc)})") from None
+        with tf1.Session(graph=graph, config=session_config()) as sess:
+            sess.run(tf1.global_variables_initializer())
+            invoke(resolve(ns, "train"), "train", sess, x, y, step, loss, data, n_batch, n_iter,
+                   n_iter)
+            trained_w, trained_b = sess.run([w, b])
+    return {"weights": trained_w, "biases": trained_b, "settings": settings}

@@ -1,0 +1,1 @@
+"""Packages of the kit for other graders (Gradescope)."""
