@@ -174,6 +174,16 @@ def test_the_submission_is_found_in_folders_gradescope_makes(tmp_path: Path):
         find_submission(tmp_path, A)
 
 
+def test_a_link_out_of_the_upload_is_not_the_submission(tmp_path: Path):
+    """A zip upload may hold symbolic links: one to the package's secret is never read."""
+    (tmp_path / "source").mkdir()
+    (tmp_path / "source" / "secret").write_text("course secret")
+    (tmp_path / "submission").mkdir()
+    (tmp_path / "submission" / f"{A}.ipynb").symlink_to(tmp_path / "source" / "secret")
+    with pytest.raises(SubmissionError, match=r"no \.ipynb notebook or \.py file was submitted"):
+        find_submission(tmp_path / "submission", A)
+
+
 def test_the_wheel_holds_every_file_of_the_kit(package: Path):
     """An editable install reads the checkout; Gradescope installs the wheel: a data file left
     out of it (the suites' pytest.ini once) makes every grade 0 / 0."""

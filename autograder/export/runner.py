@@ -31,9 +31,11 @@ def find_submission(folder: Path, assignment: str) -> Path:
     upload of a zip or of a whole folder); raises :class:`SubmissionError` with one line."""
     if not folder.is_dir():
         raise SubmissionError("nothing was submitted")
+    inside = folder.resolve()
     found = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in SUFFIXES
                    and not any(part.startswith(".") or part in _SKIP
-                               for part in p.relative_to(folder).parts))
+                               for part in p.relative_to(folder).parts)
+                   and p.resolve().is_relative_to(inside))  # no link out of the upload
     if len(found) == 1:
         return found[0]
     for pick in ([p for p in found if p.stem == assignment],

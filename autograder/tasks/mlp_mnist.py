@@ -155,10 +155,12 @@ def network_probe(ns: dict[str, Any], *, weights: dict[str, np.ndarray],
     tf = tensorflow()
     tf1 = tf.compat.v1
     folder = mnist.cache_dir()
-    images = mnist.pixels(mnist.read_idx(folder / mnist.TRAIN_IMAGES))
-    labels = mnist.one_hot(mnist.read_idx(folder / mnist.TRAIN_LABELS))
-    order = np.random.default_rng(seed).permutation(len(images))
-    data = Batches(images[order], labels[order])
+    raw = mnist.read_idx(folder / mnist.TRAIN_IMAGES)
+    order = np.random.default_rng(seed).permutation(len(raw))  # shuffled as bytes: less memory
+    images = mnist.pixels(raw[order])
+    labels = mnist.one_hot(mnist.read_idx(folder / mnist.TRAIN_LABELS)[order])
+    del raw
+    data = Batches(images, labels)
     graph = tf.Graph()
     with graph.as_default():
         tf1.set_random_seed(seed)
