@@ -14,14 +14,15 @@ from autograder.generate.cells import Cell, parse_master
 
 MASTERS = Path(__file__).resolve().parent.parent / "masters"
 
-STUDENT: tuple[t.Transform, ...] = (t.tag_solution_cells, t.clear_solutions, t.check_no_solution_text)
-SOLUTION: tuple[t.Transform, ...] = (t.tag_solution_cells, t.strip_solution_markers)
+STUDENT: tuple[t.Transform, ...] = (t.tag_solution_cells, t.guard_demos, t.clear_solutions,
+                                    t.check_no_solution_text)
+SOLUTION: tuple[t.Transform, ...] = (t.tag_solution_cells, t.guard_demos, t.strip_solution_markers)
 # What the grader executes as the reference: the solution without demos and self-checks.
 REFERENCE: tuple[t.Transform, ...] = (*SOLUTION, t.drop_ungraded)
 # The nbgrader source: solutions keep their markers, every cell gets nbgrader metadata (command.py
 # then adds one autograded cell per hidden test with nbgrader_source.add_test_cells).
-NBGRADER_SOURCE: tuple[t.Transform, ...] = (t.tag_solution_cells, nbg.mark_solution_cells,
-                                            nbg.lock_given_cells)
+NBGRADER_SOURCE: tuple[t.Transform, ...] = (t.tag_solution_cells, t.guard_demos,
+                                            nbg.mark_solution_cells, nbg.lock_given_cells)
 
 
 def master_path(assignment: str) -> Path:

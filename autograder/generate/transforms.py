@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import re
+import textwrap
 from collections.abc import Callable, Sequence
 
-from autograder.generate.cells import NOT_GRADED, SOLUTION, Cell
+from autograder.generate.cells import DEMO, NOT_GRADED, SOLUTION, Cell
 
 Transform = Callable[[list[Cell]], list[Cell]]
 
@@ -86,6 +88,63 @@ def tag_solution_cells(cells: list[Cell]) -> list[Cell]:
         else c
         for c in cells
     ]
+
+
+def guard_demos(cells: list[Cell]) -> list[Cell]:
+    """Start each demo cell that needs the student's functions with ``needs(...)`` naming them.
+
+    A demo cell needs the graded functions it names, and those needed by the earlier demo cells
+    that define a name it uses (the evaluation needs what the training cell needed, since it uses
+    the session that cell made). See ``autograder/selfcheck/demo.py``.
+    """
+    graded = [name for c in cells if SOLUTION in c.tags for name in _defined(c.source)]
+    made: dict[str, set[str]] = {}  # a name a demo cell defines -> what that cell needs
+    out = []
+    for cell in cells:
+        if cell.kind != "code" or DEMO not in cell.tags:
+            out.append(cell)
+            continue
+        used = _used(cell.source)
+        need = {f for f in graded if f in used}
+        for name in used:
+            need |= made.get(name, set())
+        for name in _assigned(cell.source):
+            made[name] = need
+        if need:
+            call = textwrap.fill(f"needs({', '.join(f for f in graded if f in need)})", 99,
+                                 subsequent_indent="      ", break_long_words=False)
+            lines = f"from autograder import needs  # this cell stops here until these work:\n{call}\n"
+            cell = Cell(cell.kind, lines + cell.source, cell.tags, cell.metadata)
+        out.append(cell)
+    return out
+
+
+def _defined(source: str) -> list[str]:
+    return re.findall(r"^def\s+(\w+)\s*\(", source, re.MULTILINE)
+
+
+def _used(source: str) -> set[str]:
+    """Names a cell reads (not attributes: ``mnist.train`` does not use ``train``)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set(re.findall(r"\b[A-Za-z_]\w*\b", source))
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _assigned(source: str) -> set[str]:
+    """Top-level names a cell binds (assignments, with-as, for targets, defs and imports)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+    return names
 
 
 def drop_ungraded(cells: list[Cell]) -> list[Cell]:

@@ -599,3 +599,17 @@ plt.plot(costs)
 plt.xlabel("step")
 plt.ylabel("loss on the mini-batch")
 plt.show()
+
+
+# %% [markdown]
+# ## Check your work
+#
+# Save the notebook (Ctrl+S), then run the cell below. It grades the notebook as saved, with the
+# course's hidden tests, in a process of its own (nothing of this kernel is used), and shows each
+# test's points and, for a test that fails, what is wrong. `check("<function>")` shows the tests
+# of one function.
+
+# %% tags=["selfcheck"]
+from autograder import check  # noqa: E402
+
+check()

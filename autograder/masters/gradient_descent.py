@@ -409,3 +409,17 @@ with np.errstate(over="ignore", invalid="ignore"):
         assert not np.isfinite(_costs[-1]) and np.all(np.isfinite(_costs[:-1])), \
             "stop at the first cost that is not finite"
 print("all three optimizers report divergence")
+
+
+# %% [markdown]
+# ## Check your work
+#
+# Save the notebook (Ctrl+S), then run the cell below. It grades the notebook as saved, with the
+# course's hidden tests, in a process of its own (nothing of this kernel is used), and shows each
+# test's points and, for a test that fails, what is wrong. `check("<function>")` shows the tests
+# of one function.
+
+# %% tags=["selfcheck"]
+from autograder import check  # noqa: E402
+
+check()

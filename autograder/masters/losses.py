@@ -469,3 +469,17 @@ _rows = [
 print(f"{'loss':<24}{'NumPy':>12}{'TensorFlow':>12}{'library':>12}")
 for _name, _mine, _tf, _lib in _rows:
     print(f"{_name:<24}{float(_mine):>12.6f}{float(_tf):>12.6f}{float(_lib):>12.6f}")
+
+
+# %% [markdown]
+# ## Check your work
+#
+# Save the notebook (Ctrl+S), then run the cell below. It grades the notebook as saved, with the
+# course's hidden tests, in a process of its own (nothing of this kernel is used), and shows each
+# test's points and, for a test that fails, what is wrong. `check("<function>")` shows the tests
+# of one function.
+
+# %% tags=["selfcheck"]
+from autograder import check  # noqa: E402
+
+check()

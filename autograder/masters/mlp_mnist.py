@@ -214,6 +214,33 @@ def train(sess, x, y, train_op, loss, data, n_batch, n_iter, n_prt):
     ### END SOLUTION
 
 
+# %% tags=["selfcheck"]
+class _Steps:  # a data set of four examples, served two at a time
+    def __init__(self):
+        self.x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 1.0]], np.float32)
+        self.y = self.x @ np.array([[2.0], [-1.0]], np.float32)
+        self.served = 0
+
+    def next_batch(self, n):
+        rows = [(self.served + i) % 4 for i in range(n)]
+        self.served += n
+        return self.x[rows], self.y[rows]
+
+
+with tf.Graph().as_default(), tf1.Session() as _sess:
+    _x, _y = tf1.placeholder(tf.float32, [None, 2]), tf1.placeholder(tf.float32, [None, 1])
+    _w = tf.Variable(tf.zeros([2, 1]))
+    _loss = tf.reduce_mean(tf.square(tf.matmul(_x, _w) - _y))
+    _step = tf1.train.GradientDescentOptimizer(0.1).minimize(_loss)
+    _sess.run(tf1.global_variables_initializer())
+    _data = _Steps()
+    _costs = train(_sess, _x, _y, _step, _loss, _data, 2, 30, 10)
+    assert len(_costs) == 3, "30 steps logged every 10 should give 3 costs (steps 0, 10, 20)"
+    assert _data.served == 60, "train should take one batch of n_batch examples per step"
+    assert _costs[-1] < _costs[0], "the cost should go down as train runs the training step"
+print("train: 3 costs, going down:", np.round(_costs, 4))
+
+
 # %% [markdown]
 # ## 5. Prediction: `predict`
 
@@ -232,6 +259,15 @@ def predict(sess, x, logits, images):
     ### BEGIN SOLUTION
     return np.argmax(sess.run(logits, feed_dict={x: images}), axis=1)
     ### END SOLUTION
+
+
+# %% tags=["selfcheck"]
+with tf.Graph().as_default(), tf1.Session() as _sess:
+    _x = tf1.placeholder(tf.float32, [None, 3])
+    _logits = tf.matmul(_x, tf.constant([[0.0, 1.0], [1.0, 0.0], [0.0, 0.0]]))
+    _classes = predict(_sess, _x, _logits, np.array([[1, 0, 0], [0, 1, 0]], np.float32))
+    assert list(_classes) == [1, 0], "predict should give the class of the largest logit per row"
+print("predict: classes", list(_classes))
 
 
 # %% [markdown]
@@ -282,3 +318,17 @@ ax2.bar(range(n_output), probs)
 ax2.set_xticks(range(n_output))
 ax2.set_title("softmax probabilities")
 plt.show()
+
+
+# %% [markdown]
+# ## Check your work
+#
+# Save the notebook (Ctrl+S), then run the cell below. It grades the notebook as saved, with the
+# course's hidden tests, in a process of its own (nothing of this kernel is used), and shows each
+# test's points and, for a test that fails, what is wrong. `check("<function>")` shows the tests
+# of one function.
+
+# %% tags=["selfcheck"]
+from autograder import check  # noqa: E402
+
+check()

@@ -399,3 +399,17 @@ print("called with new values:", [t.numpy() for t in traced(tf.constant([1, 1, 1
 # | to get the value | `sess.run(total)` in a `Session` | `total.numpy()` |
 # | a variable | needs `sess.run(tf1.global_variables_initializer())` | has its value when created |
 # | data from outside | a placeholder, fed through `feed_dict` | a function argument |
+
+
+# %% [markdown]
+# ## Check your work
+#
+# Save the notebook (Ctrl+S), then run the cell below. It grades the notebook as saved, with the
+# course's hidden tests, in a process of its own (nothing of this kernel is used), and shows each
+# test's points and, for a test that fails, what is wrong. `check("<function>")` shows the tests
+# of one function.
+
+# %% tags=["selfcheck"]
+from autograder import check  # noqa: E402
+
+check()
