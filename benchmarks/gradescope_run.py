@@ -16,6 +16,7 @@ about the CPU seconds divided by 0.5.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -68,7 +69,10 @@ def main() -> None:
         unpack(package, root)
         (root / "submission").mkdir()
         shutil.copy(notebook, root / "submission" / notebook.name)
-        env = {**os.environ, "AUTOGRADER_GRADESCOPE_ROOT": str(root), "AUTOGRADER_VENV": sys.prefix}
+        env = {**os.environ, "AUTOGRADER_GRADESCOPE_ROOT": str(root), "AUTOGRADER_VENV": sys.prefix,
+               "AUTOGRADER_MNIST_DIR": str(subprocess.run(
+                   [str(BIN / "autograder"), "data"], check=True, capture_output=True,
+                   text=True).stdout.rsplit(" in ", 1)[-1].strip())}
         results: dict[str, list[Run]] = {"baseline": [], "all": [], "one": []}
         commands = {
             "baseline": [str(BIN / "autograder"), "grade", a, str(notebook)],
@@ -82,6 +86,11 @@ def main() -> None:
                 done = run(command, cwd=root, env=env)
                 if done.returncode != 0:
                     sys.exit(f"{kind} failed ({done.returncode}):\n{done.text()[-2000:]}")
+                if kind != "baseline":
+                    graded = json.loads((root / "results" / "results.json").read_text())
+                    if graded["score"] != graded["max_score"] or not graded["tests"]:
+                        sys.exit(f"{kind}: the reference was not graded in full: "
+                                 f"{graded['output'][:500]}")
                 results[kind].append(done)
                 print(f"run {i + 1}/{args.runs} {kind}: {done.wall:.1f} s", flush=True)
         print()
