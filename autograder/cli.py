@@ -50,9 +50,12 @@ def main() -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Write Gradescope's results.json here.")
+@click.option("--html", "html_out", type=click.Path(path_type=Path), default=None,
+              help="Write a report page (every test, its points and its reason) here.")
 @click.option("--call-timeout", type=float, default=None,
               help="Seconds a single call of a student function may take.")
-def grade(assignment: str, path: Path, json_out: Path | None, call_timeout: float | None) -> None:
+def grade(assignment: str, path: Path, json_out: Path | None, html_out: Path | None,
+          call_timeout: float | None) -> None:
     """Grade one submission (a .ipynb, a .py, or a folder holding one) for ASSIGNMENT."""
     from dataclasses import replace
 
@@ -72,6 +75,13 @@ def grade(assignment: str, path: Path, json_out: Path | None, call_timeout: floa
         fail(str(exc))
     except OSError as exc:
         fail(f"{exc.filename or json_out}: {exc.strerror}")
+    if html_out is not None:
+        from autograder.report.submission import write_report
+
+        try:
+            write_report(result.to_gradescope(), html_out)
+        except OSError as exc:
+            fail(f"{exc.filename or html_out}: {exc.strerror}")
     print_report(result)
     exit_without_teardown(0)  # the results are written and the worker is gone
 
@@ -133,6 +143,29 @@ def audit(assignment: str, functions: str | None, limit: int | None, seed: int,
         fail(f"{exc.filename or json_out or html_out}: {exc.strerror}")
     print_report(result)
     sys.exit(0)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+def report(folder: Path) -> None:
+    """Write FOLDER/index.html (the class dashboard) and each submission's report again from
+    FOLDER/gradebook.sqlite, without grading anything."""
+    from autograder.batch.gradebook import Gradebook
+    from autograder.report import dashboard
+
+    if not (folder / "gradebook.sqlite").is_file():
+        fail(f"{folder}: holds no gradebook.sqlite (made by `autograder batch`)")
+    try:
+        book = Gradebook(folder)
+        try:
+            path = dashboard.build(folder, book.everything())
+        finally:
+            book.close()
+    except OSError as exc:
+        fail(f"{exc.filename or folder}: {exc.strerror}")
+    except Exception as exc:  # sqlite3.Error and a gradebook of another shape
+        fail(f"{folder / 'gradebook.sqlite'}: cannot be read ({exc})")
+    click.echo(f"wrote {path}")
 
 
 @main.group()

@@ -23,23 +23,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 
 from measure import Run, run
 
+from autograder.export.gradescope import unpack
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-
-def unpack(package: Path, root: Path) -> None:
-    with zipfile.ZipFile(package) as archive:
-        for info in archive.infolist():
-            target = root / "source" / info.filename
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.read(info))
-            target.chmod((info.external_attr >> 16) & 0o777)
-    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
 
 
 def summary(name: str, runs: list[Run], base: list[Run] | None = None) -> str:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import html
+import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -25,6 +28,7 @@ from autograder.batch.discover import DiscoveryError, discover, skipped
 from autograder.batch.fingerprint import content_key, suite_version
 from autograder.batch.jobs import FAILED, GRADED, INVALID, Job
 from autograder.grading.run import Remembered, grade
+from autograder.report import dashboard
 from autograder.submission.load import load
 from autograder.worker.limits import Limits
 
@@ -81,6 +85,70 @@ def test_a_file_that_is_no_submission_is_listed_as_skipped_with_why(graded):
     assert table["notes.txt"]["status"] == "skipped" and table["notes.txt"]["score"] == ""
     assert "only .ipynb and .py files are graded" in table["notes.txt"]["error"]
     assert table["hank"]["status"] == INVALID and "'losses' assignment" in table["hank"]["error"]
+
+
+def test_the_dashboard_shows_the_gradebook_and_links_every_report(graded):
+    _, out, summary = graded
+    assert summary.dashboard == out / "index.html" and not summary.dashboard_error
+    page = (out / "index.html").read_text(encoding="utf-8")
+    book = rows(out)
+    scores = [r["score"] for r in book.values() if r["status"] == GRADED]
+    bins = json.loads(html.unescape(re.search(r'data-bins="([^"]*)"', page).group(1)))
+    assert bins == dashboard.histogram(scores, 20) and sum(bins) == len(scores) == 4
+    assert bins[int(PARTIAL_POINTS)] == 2 and bins[0] == 2  # alice and bob; carol and erin
+    assert 'data-graded="4" data-invalid="3" data-failed="0"' in page
+    tests = {t["name"] for r in book.values() if r["status"] == GRADED
+             for t in json.loads(r["results"])["tests"]}
+    rates = re.findall(r'<tr class="rate" data-test="([^"]*)" data-passed="(\d+)" '
+                       r'data-graded="(\d+)"', page)
+    assert {html.unescape(n) for n, _, _ in rates} == tests
+    ratios = [int(p) / int(g) for _, p, g in rates]
+    assert ratios == sorted(ratios)  # the hardest first
+    for student, row in book.items():
+        assert f'href="{A}/{student}/report.html"' in page
+        report = (out / A / student / "report.html").read_text(encoding="utf-8")
+        assert f'data-score="{row["score"]:g}"' in report
+        if row["status"] == INVALID:
+            assert html.escape(row["error"], quote=True) in report
+
+
+def test_report_makes_the_same_dashboard_again_without_grading(graded, tmp_path: Path):
+    _, out, _ = graded
+    copy = shutil.copytree(out, tmp_path / "grades")
+    before = (copy / "index.html").read_text(encoding="utf-8")
+    (copy / "index.html").unlink()
+    (copy / A / "alice" / "report.html").unlink()
+    done = subprocess.run([sys.executable, "-m", "autograder", "report", str(copy)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (copy / "index.html").read_text(encoding="utf-8") == before
+    assert (copy / A / "alice" / "report.html").is_file()
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_the_dashboard_renders_in_a_browser(graded, tmp_path: Path):
+    _, out, _ = graded
+    page = out / "probe.html"
+    probe = """<script>window.addEventListener('load', () => {
+      const imgs = [...document.images];
+      const out = {images: imgs.length, decoded: imgs.filter(i => i.complete && i.naturalWidth > 0).length,
+                   page: document.documentElement.scrollWidth, view: window.innerWidth,
+                   students: document.querySelectorAll('tr.student').length};
+      const d = document.createElement('div'); d.id = 'probe'; d.textContent = JSON.stringify(out);
+      document.body.appendChild(d);});</script></body>"""
+    page.write_text((out / "index.html").read_text(encoding="utf-8").replace("</body>", probe, 1),
+                    encoding="utf-8")
+    done = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                           "--no-first-run", "--disable-background-networking",
+                           "--window-size=1000,800", f"--user-data-dir={tmp_path / 'profile'}",
+                           "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    page.unlink()
+    found = re.search(r'<div id="probe">(.*?)</div>', done.stdout)
+    assert found, done.stderr[-2000:]
+    seen = json.loads(html.unescape(found.group(1)))
+    assert seen["images"] == 3 and seen["decoded"] == 3, seen  # histogram, pass rates, times
+    assert seen["students"] == len(rows(out)) and seen["page"] <= seen["view"], seen
 
 
 def test_each_submission_has_its_results_json_and_the_csv_has_each_test(graded):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import subprocess
 import sys
@@ -60,7 +61,8 @@ def test_list_shows_the_course_in_order():
 
 def test_grade_writes_gradescope_json(tmp_path: Path):
     out = tmp_path / "results.json"
-    proc = run("grade", "mlp_mnist", "samples/mlp_mnist/student_with_bugs.ipynb", "--json", str(out))
+    proc = run("grade", "mlp_mnist", "samples/mlp_mnist/student_with_bugs.ipynb", "--json", str(out),
+               "--html", str(tmp_path / "report.html"))
     assert proc.returncode == 0, proc.stderr
     assert "total: 14 / 20" in proc.stdout
     data = json.loads(out.read_text())
@@ -73,3 +75,17 @@ def test_grade_writes_gradescope_json(tmp_path: Path):
         assert test["visibility"] in ("visible", "hidden", "after_due_date", "after_published")
         assert 0 <= test["score"] <= test["max_score"]
     assert data["score"] == sum(t["score"] for t in data["tests"]) == 14
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'data-score="14" data-max="20"' in page
+    assert page.count('<tr class="failed">') == sum(t["status"] != "passed" for t in data["tests"])
+    for test in data["tests"]:
+        assert html.escape(test["name"], quote=True) in page
+        if test["status"] != "passed":
+            assert html.escape(test["output"], quote=True) in page
+
+
+def test_report_without_a_gradebook_is_one_clear_line(tmp_path: Path):
+    proc = run("report", str(tmp_path))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"autograder: error: {tmp_path}: holds no gradebook.sqlite "
+                                   "(made by `autograder batch`)")

@@ -18,6 +18,7 @@ import pytest
 from util import ROOT, mutate, solution_source
 
 from autograder.data import mnist
+from autograder.export.gradescope import unpack
 from autograder.export.runner import find_submission
 from autograder.grading.hidden import course_secret
 from autograder.grading.results import VISIBILITIES
@@ -41,13 +42,7 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"wrote {out}" in done.stdout
-    with zipfile.ZipFile(out) as archive:
-        for info in archive.infolist():
-            target = root / "source" / info.filename
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.read(info))
-            target.chmod((info.external_attr >> 16) & 0o777)
-    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")  # as Gradescope does
+    unpack(out, root)  # as Gradescope does: source/, and run_autograder copied to the root
     return root
 
 

@@ -27,6 +27,7 @@ from autograder.batch.gradebook import Gradebook
 from autograder.batch.jobs import FAILED, GRADED, INVALID, Job, Outcome, invalid
 from autograder.batch.progress import Display
 from autograder.grading.hidden import SecretError, course_secret, secret_id
+from autograder.report import dashboard
 from autograder.submission.load import SubmissionError, find_notebook, load
 from autograder.worker.limits import Limits
 
@@ -50,6 +51,8 @@ class Summary:
     seconds: float = 0.0
     gradebook: Path | None = None
     csv: Path | None = None
+    dashboard: Path | None = None
+    dashboard_error: str = ""
 
     def describe(self) -> str:
         text = (f"{self.assignment}: {self.found} submissions: {self.graded} graded, "
@@ -62,7 +65,13 @@ class Summary:
             text += "\ninterrupted: what was graded is saved; run the same command to go on"
         elif self.failed:
             text += "\nthe failed ones are graded again by the next run of the same command"
-        return text + f"\ngradebook: {self.gradebook}\nCSV: {self.csv}"
+        text += f"\ngradebook: {self.gradebook}\nCSV: {self.csv}"
+        if self.dashboard is not None:
+            text += f"\ndashboard: {self.dashboard}"
+        if self.dashboard_error:
+            text += f"\nthe dashboard could not be written ({self.dashboard_error}); the grades are"\
+                    " saved: `autograder report` makes it again"
+        return text
 
 
 def _job(found: Found, assignment: str, limits: Limits,
@@ -148,6 +157,10 @@ def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT, workers: int
     finally:
         summary.csv = book.export_csv(
             assignment, skipped=[(s.name, str(s.path), s.why) for s in others])
+        try:
+            summary.dashboard = dashboard.build(book.folder, book.everything())
+        except (OSError, ValueError, RuntimeError) as exc:  # the grades are recorded already
+            summary.dashboard_error = str(exc)
         book.close()
         if client is not None:
             client.close()

@@ -85,6 +85,11 @@ class Gradebook:
         return list(self.db.execute("SELECT * FROM grades WHERE assignment = ? ORDER BY student",
                                     (assignment,)))
 
+    def everything(self) -> list[dict[str, Any]]:
+        """Every row of every assignment as a dict, ``results`` parsed (for the dashboard)."""
+        rows = self.db.execute("SELECT * FROM grades ORDER BY assignment, student")
+        return [{**dict(r), "results": json.loads(r["results"])} for r in rows]
+
     def export_csv(self, assignment: str,
                    skipped: Sequence[tuple[str, str, str]] = ()) -> Path:
         """``<folder>/<assignment>.csv``: one row per student, the total and each test's points.

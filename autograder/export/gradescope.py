@@ -26,6 +26,7 @@ and ``AUTOGRADER_MNIST_DIR`` (``/opt/autograder/mnist``); ``AUTOGRADER_SETUP_DRY
 
 from __future__ import annotations
 
+import shutil
 import stat
 import subprocess
 import sys
@@ -101,6 +102,18 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
     info.external_attr = (stat.S_IFREG | mode) << 16
     info.compress_type = zipfile.ZIP_DEFLATED
     archive.writestr(info, data)
+
+
+def unpack(package: Path, root: Path) -> None:
+    """Lay the package out as Gradescope does, to run it anywhere: the zip's files (with their
+    modes) in ``<root>/source/`` and ``run_autograder`` copied to ``<root>/``."""
+    with zipfile.ZipFile(package) as archive:
+        for info in archive.infolist():
+            target = root / "source" / info.filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(info))
+            target.chmod((info.external_attr >> 16) & 0o777)
+    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
 
 
 def main(*, assignment: str, out: Path = DEFAULT_OUT,
