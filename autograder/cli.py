@@ -70,7 +70,7 @@ def grade(assignment: str, path: Path, json_out: Path | None, html_out: Path | N
     try:
         with status_line() as progress:
             result = run_grade(assignment=assignment, submission=path, json_out=json_out,
-                               limits=limits, progress=progress)
+                               limits=limits, progress=progress, figures=html_out is not None)
     except (manifest.UnknownAssignment, SubmissionError, SecretError, SuiteMissing) as exc:
         fail(str(exc))
     except OSError as exc:
@@ -97,15 +97,17 @@ def grade(assignment: str, path: Path, json_out: Path | None, html_out: Path | N
 @click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
               help="Grade on the Dask cluster whose scheduler is at ADDRESS instead.")
 @click.option("--force", is_flag=True, help="Grade everything again, changed or not.")
+@click.option("--figures", is_flag=True,
+              help="Add the suite's figures to each report (mlp_mnist: a training run more).")
 def batch(assignment: str, folder: Path, out: Path | None, workers: int | None,
-          dask_address: str | None, force: bool) -> None:
+          dask_address: str | None, force: bool, figures: bool) -> None:
     """Grade every submission of ASSIGNMENT in FOLDER (nbgrader's submitted/ layout or a flat
     folder of files); a second run grades only what is new or changed."""
     from autograder.batch import command
 
     try:
         summary = command.main(assignment=assignment, folder=folder, out=out or command.DEFAULT_OUT,
-                               workers=workers, dask=dask_address, force=force)
+                               workers=workers, dask=dask_address, force=force, figures=figures)
     except (manifest.UnknownAssignment, command.BatchError) as exc:
         fail(str(exc))
     click.echo(summary.describe())

@@ -75,7 +75,8 @@ class Summary:
 
 
 def _job(found: Found, assignment: str, limits: Limits,
-         recorded: dict[str, tuple[str, str]], secret: bytes) -> Job | Outcome | None:
+         recorded: dict[str, tuple[str, str]], secret: bytes,
+         figures: bool = False) -> Job | Outcome | None:
     """The job for one student, the row saying why their submission cannot be graded, or None
     if the gradebook holds a grade of these very bytes by this very suite and secret."""
     name = secret_id(secret)
@@ -96,16 +97,17 @@ def _job(found: Found, assignment: str, limits: Limits,
         return invalid(assignment=assignment, student=found.student, submission=str(path),
                        key=key, error=str(exc))
     return Job(assignment=assignment, student=found.student, submission=str(path), key=key,
-               cells=cells, limits=limits, secret=secret)
+               cells=cells, limits=limits, secret=secret, figures=figures)
 
 
 def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT, workers: int | None = None,
          dask: str | None = None, force: bool = False, limits: Limits | None = None,
-         console: Console | None = None) -> Summary:
+         console: Console | None = None, figures: bool = False) -> Summary:
     """Grade every submission of ``assignment`` in ``folder``; see the module's docstring.
 
     ``workers`` grader processes run on this machine (default: one per core) unless ``dask``
-    names a Dask scheduler. ``force`` grades everything again. Raises
+    names a Dask scheduler. ``force`` grades everything again. ``figures`` adds the suite's
+    figures to each report page (for mlp_mnist a training run more per submission). Raises
     :class:`~autograder.manifest.UnknownAssignment` and :class:`BatchError`.
     """
     manifest.get(assignment)
@@ -140,7 +142,8 @@ def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT, workers: int
 
     try:
         recorded = {} if force else book.recorded(assignment)
-        todo = [_job(item, assignment, limits or Limits(), recorded, secret) for item in found]
+        todo = [_job(item, assignment, limits or Limits(), recorded, secret, figures)
+                for item in found]
         summary.unchanged = todo.count(None)
         todo = [item for item in todo if item is not None]
         with Display(total=len(todo), title=assignment, console=console) as display:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder import manifest
-from autograder.grading.run import Started, grade_student, start_student
+from autograder.grading.run import Started, add_extras, grade_student, start_student
 from autograder.worker.limits import Limits
 
 GRADED = "graded"  # the hidden suite ran; the score may be anything from 0 to full marks
@@ -34,6 +34,7 @@ class Job:
     cells: list[dict[str, Any]]
     limits: Limits = field(default_factory=Limits)
     secret: bytes = b""  # the course secret (see grading.hidden); empty: the grader's own
+    figures: bool = False  # also measure the suite's report figures (a training run more)
 
 
 @dataclass
@@ -114,6 +115,7 @@ def grade_prepared(prepared: Prepared) -> Outcome:
             return _signed(failed(job, prepared.error, started))
         result = grade_student(assignment=job.assignment, started=prepared.started,
                                submission=job.submission, secret=job.secret or None)
+        add_extras(result, prepared.started.student, leaderboard=False, figures=job.figures)
         results = result.to_gradescope()
         outcome = Outcome(assignment=job.assignment, student=job.student,
                           submission=job.submission, key=job.key, status=GRADED,

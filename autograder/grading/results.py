@@ -32,6 +32,7 @@ class GradeResult:
     notes: list[str] = field(default_factory=list)  # about the submission as a whole
     output: str = ""  # what the submission printed (capped)
     leaderboard: list[dict[str, Any]] = field(default_factory=list)  # Gradescope's, no points
+    figures: list[dict[str, Any]] = field(default_factory=list)  # data for the report's figures
 
     @property
     def score(self) -> float:
@@ -56,7 +57,8 @@ class GradeResult:
                  "output": t.output, "visibility": t.visibility, "extra_data": {"id": t.id}}
                 for t in self.tests
             ],
-            "extra_data": {"assignment": self.assignment, "submission": self.submission},
+            "extra_data": {"assignment": self.assignment, "submission": self.submission,
+                           **({"figures": self.figures} if self.figures else {})},
             **({"leaderboard": self.leaderboard} if self.leaderboard else {}),
         }
 

@@ -197,6 +197,25 @@ def grade_student(*, assignment: str, started: Started, submission: str,
     return result
 
 
+def add_extras(result: GradeResult, student: Any, *, leaderboard: bool, figures: bool,
+               progress: Callable[[str], None] | None = None) -> None:
+    """Measure the suite's leaderboard entry and report figures (``grading/extras.py``) on the
+    graded student's worker, after the tests; their note ends the result's notes."""
+    if not (leaderboard or figures):
+        return
+    from autograder.grading import extras
+
+    if progress is not None:
+        progress("training your network for the leaderboard and the report")
+    measured = extras.measure(suite_path(result.assignment), student,
+                              remembered_reference(result.assignment),
+                              leaderboard=leaderboard, figures=figures)
+    result.leaderboard = measured["leaderboard"]
+    result.figures = measured["figures"]
+    if measured["note"]:
+        result.notes.append(measured["note"])
+
+
 def grade(
     *,
     assignment: str,
@@ -206,6 +225,7 @@ def grade(
     select: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
     leaderboard: bool = False,
+    figures: bool = False,
 ) -> GradeResult:
     """Grade ``submission`` (a notebook, a .py file or a folder holding one) for ``assignment``.
 
@@ -214,8 +234,8 @@ def grade(
     :class:`~autograder.grading.hidden.SecretError` for input it cannot use; otherwise
     returns the result (and writes Gradescope's ``results.json`` to ``json_out``).
     ``progress`` is called with a line for each step (see :func:`grade_student`).
-    ``leaderboard`` also measures the suite's leaderboard entry, if it has one (see
-    ``grading/leaderboard.py``), on the same worker after the tests; its note ends the notes.
+    ``leaderboard`` and ``figures`` also measure the suite's extras, if it has any (see
+    :func:`add_extras`).
     """
     manifest.get(assignment)
     start = time.monotonic()
@@ -227,14 +247,8 @@ def grade(
         try:
             result = grade_student(assignment=assignment, started=started, submission=str(path),
                                    select=select, progress=progress, secret=secret)
-            if leaderboard:
-                from autograder.grading import leaderboard as board
-
-                if progress is not None:
-                    progress("training your network for the leaderboard")
-                result.leaderboard, note = board.measure(suite_path(assignment), started.student)
-                if note:
-                    result.notes.append(note)
+            add_extras(result, started.student, leaderboard=leaderboard, figures=figures,
+                       progress=progress)
         finally:
             started.close()
     result.execution_time = time.monotonic() - start

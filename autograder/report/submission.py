@@ -1,4 +1,5 @@
-"""The report of one submission: its total, every test with its points and its full reason.
+"""The report of one submission: its total, every test with its points and its full reason, and
+the figures its suite measured, if any (``autograder/report/figures.py``).
 
 Made from Gradescope's ``results.json`` (what ``autograder grade --json`` and ``autograder batch``
 write), so it shows exactly what was graded and nothing else: the suites' reasons never state
@@ -46,6 +47,11 @@ def body(results: dict[str, Any], *, student: str = "", back: str = "") -> str:
                      f'<th>why it fails</th></tr>{"".join(rows)}</table>')
     if results.get("output"):
         parts.append(f'<p class="note">{esc(results["output"])}</p>')
+    shown = extra.get("figures") or []
+    if shown:
+        from autograder.report.figures import draw
+
+        parts.extend(draw(f) for f in shown if isinstance(f, dict))
     return "\n".join(parts)
 
 

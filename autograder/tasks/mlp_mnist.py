@@ -17,10 +17,11 @@ What comes back is judged in the grader against its own replay: nothing here is 
 batch sizes ``data`` saw asked for are only used for hints.
 
 ``network_probe`` is no test: it trains the lecture's network with the submission's own
-``build_model``, ``build_loss`` and ``train`` on the MNIST training set, for the leaderboard (see
-``autograder/suites/mlp_mnist/leaderboard.py``). It returns the trained weights only; the grader
-computes the test accuracy from them with its own forward pass and the test labels, which the
-worker never sees.
+``build_model``, ``build_loss`` and ``train`` on the MNIST training set, for the leaderboard and the
+report's figures (see ``autograder/suites/mlp_mnist/extras.py``). It returns the trained weights
+(and, if asked, the weights every so many steps); the grader computes the test accuracy and the
+training curve from them with its own forward pass and the test labels, which the worker never
+sees.
 """
 
 from __future__ import annotations
@@ -136,9 +137,24 @@ def _setting(ns: dict[str, Any], name: str, default: float, low: float, high: fl
     return float(value) if low <= float(value) <= high else default
 
 
+class _Watched(Batches):
+    """``Batches`` that hands ``take(step)`` the step count before every ``every``-th batch."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, every: int, take: Any):
+        super().__init__(images, labels)
+        self.every, self.take, self.steps = every, take, 0
+
+    def next_batch(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.every and self.steps % self.every == 0:
+            self.take(self.steps)
+        self.steps += 1
+        return super().next_batch(batch_size)
+
+
 def network_probe(ns: dict[str, Any], *, weights: dict[str, np.ndarray],
                   biases: dict[str, np.ndarray], defaults: dict[str, float],
-                  bounds: dict[str, tuple[float, float]], seed: int) -> dict[str, Any]:
+                  bounds: dict[str, tuple[float, float]], seed: int,
+                  snapshots: int = 0) -> dict[str, Any]:
     """The lecture's training run with the submission's functions: returns the trained weights.
 
     The graph is the lecture's: placeholders, the variables (started at the grader's ``weights``
@@ -160,7 +176,8 @@ def network_probe(ns: dict[str, Any], *, weights: dict[str, np.ndarray],
     images = mnist.pixels(raw[order])
     labels = mnist.one_hot(mnist.read_idx(folder / mnist.TRAIN_LABELS)[order])
     del raw
-    data = Batches(images, labels)
+    every = max(n_iter // snapshots, 1) if snapshots else 0
+    data = _Watched(images, labels, every, None)  # its take is set once the session exists
     graph = tf.Graph()
     with graph.as_default():
         tf1.set_random_seed(seed)
@@ -177,7 +194,12 @@ def network_probe(ns: dict[str, Any], *, weights: dict[str, np.ndarray],
                              f"({describe(exc)})") from None
         with tf1.Session(graph=graph, config=session_config()) as sess:
             sess.run(tf1.global_variables_initializer())
+            kept: list[Any] = []
+            data.take = lambda n: kept.append([n, *sess.run([w, b])])
             invoke(resolve(ns, "train"), "train", sess, x, y, step, loss, data, n_batch, n_iter,
                    n_iter)
             trained_w, trained_b = sess.run([w, b])
-    return {"weights": trained_w, "biases": trained_b, "settings": settings}
+    result = {"weights": trained_w, "biases": trained_b, "settings": settings}
+    if snapshots:
+        result["snapshots"] = [*kept, [data.steps, trained_w, trained_b]]
+    return result

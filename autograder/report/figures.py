@@ -1,0 +1,76 @@
+"""Drawing the figures a suite measured (plain data in ``results.json``'s ``extra_data``).
+
+Three kinds, so that a suite says what to show and this room how:
+
+- ``curves``: lines, ``series`` of ``{"label", "x", "y"}``, with ``x_label`` and ``y_label``;
+- ``matrix``: a table of counts (a confusion matrix), ``values`` rows by ``rows_label``;
+- ``digits``: a grid of 28x28 grey images (``images``, 784 values 0-255 each) with ``captions``.
+
+A figure of another kind, or malformed, is left out with a line saying so: a report is never
+lost to one figure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograder.report.pages import esc, figure, pyplot
+
+
+def _curves(plt: Any, data: dict[str, Any]) -> Any:
+    fig, ax = plt.subplots(figsize=(6.5, 3))
+    for i, series in reversed(list(enumerate(data["series"]))):  # the first one drawn on top
+        ax.plot(series["x"], series["y"], "o-" if i == 0 else "s--", label=str(series["label"]),
+                markersize=3, linewidth=2 if i == 0 else 1, zorder=3 if i == 0 else 2)
+    ax.set_xlabel(str(data.get("x_label", "")))
+    ax.set_ylabel(str(data.get("y_label", "")))
+    ax.legend()
+    return fig
+
+
+def _matrix(plt: Any, data: dict[str, Any]) -> Any:
+    values = np.asarray(data["values"], dtype=float)
+    fig, ax = plt.subplots(figsize=(5, 4.4))
+    ax.imshow(np.log1p(values), cmap="Blues")
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=6,
+                color="white" if v > values.max() / 3 else "black")
+    ax.set_xticks(range(values.shape[1]))
+    ax.set_yticks(range(values.shape[0]))
+    ax.set_xlabel(str(data.get("cols_label", "")))
+    ax.set_ylabel(str(data.get("rows_label", "")))
+    return fig
+
+
+def _digits(plt: Any, data: dict[str, Any]) -> Any:
+    images, captions = data["images"], data["captions"]
+    cols = min(8, max(len(images), 1))
+    rows = max(1, -(-len(images) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols, 1.3 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, caption in zip(axes.flat, images, captions, strict=False):
+        ax.imshow(np.asarray(image, dtype=float).reshape(28, 28), cmap="gray_r")
+        ax.set_title(str(caption), fontsize=7)
+    return fig
+
+
+DRAW = {"curves": _curves, "matrix": _matrix, "digits": _digits}
+
+
+def draw(data: dict[str, Any]) -> str:
+    """An ``<h3>`` and the figure's ``<img>``; a line instead for what cannot be drawn."""
+    title = esc(data.get("title", ""))
+    kind = data.get("kind")
+    if kind not in DRAW:
+        return f"<p>(a figure of unknown kind {esc(kind)} is left out)</p>"
+    plt = pyplot()
+    try:
+        fig = DRAW[kind](plt, data)
+    except (KeyError, TypeError, ValueError) as exc:
+        plt.close("all")
+        return f"<p>(the figure &ldquo;{title}&rdquo; could not be drawn: {esc(exc)})</p>"
+    return f'<h3>{title}</h3>\n<div class="figure" data-kind="{esc(kind)}">' \
+           f'{figure(fig, str(data.get("title", kind)))}</div>'

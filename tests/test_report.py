@@ -1,0 +1,83 @@
+"""Report pages with the figures a suite measures, checked as data and in a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from util import ROOT, mutate, solution_source
+
+from autograder.grading.run import grade
+from autograder.report.submission import write_report
+
+pytestmark = pytest.mark.slow
+
+A = "mlp_mnist"
+LAZY_TRAIN = ("    costs = []\n    for step in range(n_iter):",
+              "    return [0.1] * len(range(0, n_iter, n_prt))  # fabricated\n    costs = []\n"
+              "    for step in range(n_iter):")
+
+
+def figures(result: Any) -> dict[str, dict[str, Any]]:
+    return {f["kind"]: f for f in result.figures}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return grade(assignment=A, submission=ROOT / "solutions" / A / f"{A}.ipynb", figures=True)
+
+
+def test_the_figures_are_the_graders_measures_of_the_students_network(reference: Any):
+    shown = figures(reference)
+    assert set(shown) == {"curves", "matrix", "digits"}
+    matrix = np.asarray(shown["matrix"]["values"])
+    assert matrix.shape == (10, 10) and matrix.sum() == 10_000
+    accuracy = float(re.search(r"classifies ([\d.]+)%", reference.notes[-1]).group(1))
+    assert np.trace(matrix) / 100 == pytest.approx(accuracy, abs=0.01)
+    mine, ref = shown["curves"]["series"]
+    assert mine["x"][0] == 0 and mine["x"][-1] == 2500 and len(mine["x"]) == 11
+    assert mine["y"][-1] < 0.5 * mine["y"][0]  # the loss the grader measured went down
+    assert ref["y"] == mine["y"]  # the reference trained with the same code and settings
+    captions = shown["digits"]["captions"]
+    assert 0 < len(captions) <= 16 and all(len(img) == 784 for img in shown["digits"]["images"])
+    assert all(a != b for a, b in (re.findall(r"read (\d), is (\d)", c)[0] for c in captions))
+
+
+def test_a_train_that_fabricates_its_costs_draws_a_flat_curve(tmp_path: Path):
+    path = tmp_path / "lazy.py"
+    path.write_text(mutate(solution_source(A), *LAZY_TRAIN), encoding="utf-8")
+    shown = figures(grade(assignment=A, submission=path, figures=True))
+    mine = shown["curves"]["series"][0]
+    assert len(set(mine["y"])) == 1  # the weights never moved, whatever train returned
+    assert np.trace(np.asarray(shown["matrix"]["values"])) < 3000
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_the_report_page_renders_with_every_figure(reference: Any, tmp_path: Path):
+    page = write_report(reference.to_gradescope(), tmp_path / "report.html", student="alice")
+    text = page.read_text(encoding="utf-8")
+    assert [m for m in re.findall(r'data-kind="(\w+)"', text)] == ["curves", "matrix", "digits"]
+    probe = """<script>window.addEventListener('load', () => {
+      const imgs = [...document.images];
+      const out = {images: imgs.length, decoded: imgs.filter(i => i.complete && i.naturalWidth > 0).length,
+                   page: document.documentElement.scrollWidth, view: window.innerWidth,
+                   total: document.getElementById('total').dataset.score};
+      const d = document.createElement('div'); d.id = 'probe'; d.textContent = JSON.stringify(out);
+      document.body.appendChild(d);});</script></body>"""
+    page.write_text(text.replace("</body>", probe, 1), encoding="utf-8")
+    done = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                           "--no-first-run", "--disable-background-networking",
+                           "--window-size=1000,800", f"--user-data-dir={tmp_path / 'profile'}",
+                           "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    found = re.search(r'<div id="probe">(.*?)</div>', done.stdout)
+    assert found, done.stderr[-2000:]
+    seen = json.loads(found.group(1).replace("&quot;", '"'))
+    assert seen["images"] == seen["decoded"] == 3, seen
+    assert seen["page"] <= seen["view"] and float(seen["total"]) == reference.score == 20
