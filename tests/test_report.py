@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,31 @@ def test_a_train_that_fabricates_its_costs_draws_a_flat_curve(tmp_path: Path):
     assert np.trace(np.asarray(shown["matrix"]["values"])) < 3000
 
 
+def test_gradient_descent_figures_draw_each_optimizer_next_to_the_reference():
+    result = grade(assignment="gradient_descent",
+                   submission=ROOT / "solutions" / "gradient_descent" / "gradient_descent.ipynb",
+                   figures=True)
+    assert [f["title"].split(":")[0] for f in result.figures] == [
+        "batch_gradient_descent", "stochastic_gradient_descent", "minibatch_gradient_descent"]
+    for shown in result.figures:
+        mine, ref, final = shown["series"]
+        assert mine["y"] == ref["y"] and mine["x"][-1] == 50
+        assert final["x"] == [50.0] and final["y"][0] == pytest.approx(mine["y"][-1], rel=1e-5)
+
+
+def test_backprop_figures_show_where_the_gradients_go_wrong(tmp_path: Path):
+    right = grade(assignment="backprop",
+                  submission=ROOT / "solutions" / "backprop" / "backprop.ipynb", figures=True)
+    assert right.figures == []  # nothing is wrong, so nothing to show
+    path = tmp_path / "bug.py"
+    path.write_text(mutate(solution_source("backprop"), "    db = dout.sum(axis=0)",
+                           "    db = dout.mean(axis=0)"), encoding="utf-8")
+    wrong = grade(assignment="backprop", submission=path, figures=True)
+    titles = [f["title"] for f in wrong.figures]
+    assert titles and all(t.startswith("dL/db of the") for t in titles)
+    assert all(max(map(max, np.atleast_2d(f["values"]))) > 0.1 for f in wrong.figures)
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
 def test_the_report_page_renders_with_every_figure(reference: Any, tmp_path: Path):
     page = write_report(reference.to_gradescope(), tmp_path / "report.html", student="alice")
@@ -81,3 +107,22 @@ def test_the_report_page_renders_with_every_figure(reference: Any, tmp_path: Pat
     seen = json.loads(found.group(1).replace("&quot;", '"'))
     assert seen["images"] == seen["decoded"] == 3, seen
     assert seen["page"] <= seen["view"] and float(seen["total"]) == reference.score == 20
+
+
+def test_batch_with_figures_puts_them_in_each_report_and_keeps_them_for_report(tmp_path: Path):
+    from autograder.batch import command
+
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "ann.py").write_text(solution_source("gradient_descent"), encoding="utf-8")
+    summary = command.main(assignment="gradient_descent", folder=folder, out=tmp_path / "grades",
+                           workers=1, figures=True)
+    assert summary.graded == 1, summary.describe()
+    page = (tmp_path / "grades" / "gradient_descent" / "ann" / "report.html").read_text()
+    assert page.count('data-kind="curves"') == 3
+    (tmp_path / "grades" / "gradient_descent" / "ann" / "report.html").unlink()
+    done = subprocess.run([sys.executable, "-m", "autograder", "report", str(tmp_path / "grades")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    again = (tmp_path / "grades" / "gradient_descent" / "ann" / "report.html").read_text()
+    assert again == page  # drawn again from the gradebook alone

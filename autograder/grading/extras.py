@@ -25,4 +25,10 @@ def measure(suite: Path, student: Any, reference: Any, *, leaderboard: bool,
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.measure(student, reference, leaderboard=leaderboard, figures_too=figures)
+    try:
+        return module.measure(student, reference, leaderboard=leaderboard, figures_too=figures)
+    except Exception as exc:  # a submission that breaks a measure keeps its grade
+        why = str(getattr(exc, "message", "") or exc).splitlines()[0][:300] if str(exc) else \
+            type(exc).__name__
+        return {"leaderboard": [], "figures": [],
+                "note": f"The report's extra measures could not be taken ({why})."}

@@ -4,6 +4,7 @@ Three kinds, so that a suite says what to show and this room how:
 
 - ``curves``: lines, ``series`` of ``{"label", "x", "y"}``, with ``x_label`` and ``y_label``;
 - ``matrix``: a table of counts (a confusion matrix), ``values`` rows by ``rows_label``;
+- ``heatmap``: a grid of numbers too large to print (``values``, 1-D or 2-D), with a colour bar;
 - ``digits``: a grid of 28x28 grey images (``images``, 784 values 0-255 each) with ``captions``.
 
 A figure of another kind, or malformed, is left out with a line saying so: a report is never
@@ -22,11 +23,17 @@ from autograder.report.pages import esc, figure, pyplot
 def _curves(plt: Any, data: dict[str, Any]) -> Any:
     fig, ax = plt.subplots(figsize=(6.5, 3))
     for i, series in reversed(list(enumerate(data["series"]))):  # the first one drawn on top
+        if len(series["x"]) == 1:  # one measured point: a star above the lines
+            ax.plot(series["x"], series["y"], "k*", markersize=12, label=str(series["label"]),
+                    zorder=4)
+            continue
         ax.plot(series["x"], series["y"], "o-" if i == 0 else "s--", label=str(series["label"]),
                 markersize=3, linewidth=2 if i == 0 else 1, zorder=3 if i == 0 else 2)
     ax.set_xlabel(str(data.get("x_label", "")))
     ax.set_ylabel(str(data.get("y_label", "")))
-    ax.legend()
+    if data.get("log_y") and all(v > 0 for s in data["series"] for v in s["y"]):
+        ax.set_yscale("log")
+    ax.legend(fontsize=8)
     return fig
 
 
@@ -57,7 +64,19 @@ def _digits(plt: Any, data: dict[str, Any]) -> Any:
     return fig
 
 
-DRAW = {"curves": _curves, "matrix": _matrix, "digits": _digits}
+def _heatmap(plt: Any, data: dict[str, Any]) -> Any:
+    values = np.atleast_2d(np.asarray(data["values"], dtype=float))
+    fig, ax = plt.subplots(figsize=(6.5, max(1.2, min(4.0, 0.25 * values.shape[0] + 0.8))))
+    shown = ax.imshow(values, cmap="Reds", aspect="auto", vmin=0)
+    fig.colorbar(shown, ax=ax, label=str(data.get("value_label", "")))
+    if values.shape[0] == 1:
+        ax.set_yticks([])
+    ax.set_xlabel(str(data.get("cols_label", "")))
+    ax.set_ylabel(str(data.get("rows_label", "")))
+    return fig
+
+
+DRAW = {"curves": _curves, "matrix": _matrix, "digits": _digits, "heatmap": _heatmap}
 
 
 def draw(data: dict[str, Any]) -> str:

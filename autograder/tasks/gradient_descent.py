@@ -23,7 +23,7 @@ import numpy as np
 
 from autograder.worker.harness import CallFailed, invoke, resolve, standing_in
 
-TASKS = ("probe",)
+TASKS = ("probe", "optimizer_runs")
 OPTIMIZERS = ("batch_gradient_descent", "stochastic_gradient_descent",
               "minibatch_gradient_descent")
 MAX_STEPS = 100_000  # a run taking more steps than this is stopped (an endless loop)
@@ -139,3 +139,23 @@ def probe(ns: dict[str, Any], *, method: str, X: np.ndarray, theta: np.ndarray,
     final, costs = _split(result, method)
     return {"theta": final, "costs": costs, "untouched": bool(np.array_equal(given, start)),
             **recorder.record()}
+
+
+def optimizer_runs(ns: dict[str, Any], *, X: np.ndarray, y: np.ndarray, theta: np.ndarray,
+                   settings: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Each optimizer on a regression problem, as the notebook's demo runs it (with the
+    submission's own ``cost`` and ``gradient``), for the report's figures: ``{name: {"theta",
+    "costs"} or {"error"}}``. No test uses this; the grader computes the cost of each final
+    ``theta`` itself."""
+    out: dict[str, Any] = {}
+    for name, kwargs in settings.items():
+        try:
+            theta_out, costs = invoke(resolve(ns, name), name, np.array(X), np.array(y),
+                                      np.array(theta), **kwargs)
+            out[name] = {"theta": np.asarray(theta_out, dtype=float).ravel()[:16],
+                         "costs": np.asarray(costs, dtype=float).ravel()[:MAX_STEPS]}
+        except CallFailed as exc:
+            out[name] = {"error": exc.message}
+        except (TypeError, ValueError) as exc:  # a result that is not (theta, costs)
+            out[name] = {"error": f"{name} should return (theta, costs) ({exc})"}
+    return out
