@@ -187,7 +187,10 @@ def test_the_wheel_holds_every_file_of_the_kit(package: Path):
         packed = {n for n in archive.namelist() if n.startswith("autograder/")}
     kit = {str(p.relative_to(ROOT)) for p in (ROOT / "autograder").rglob("*")
            if p.is_file() and "__pycache__" not in p.parts}
-    assert kit - packed == set()
+    assert kit - packed == set()  # nothing left out
+    assert packed - kit == set()  # and nothing stale (an old build/ folder's modules)
+    assert not (ROOT / "build").exists() or (ROOT / "build").stat().st_mtime < (
+        package / "source" / "setup.sh").stat().st_mtime  # building leaves no build/ here
 
 
 def test_a_suite_that_runs_no_tests_is_an_error_not_a_zero(tmp_path: Path, monkeypatch):

@@ -87,8 +87,16 @@ def build_wheel(folder: Path) -> Path:
     if not (KIT / "pyproject.toml").is_file():
         raise ExportError(f"{KIT}: the kit is not a checkout (no pyproject.toml), so its wheel "
                           "cannot be built; run this from a clone of the kit")
+    # Built from a copy: setuptools would leave build/ in the checkout, and files of an older
+    # version lying there would end up in the wheel.
+    source = folder / "source"
+    for name in ("pyproject.toml", "README.md"):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(KIT / name, source / name)
+    shutil.copytree(KIT / "autograder", source / "autograder",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                           "--wheel-dir", str(folder), str(KIT)],
+                           "--wheel-dir", str(folder), str(source)],
                           capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
     wheels = sorted(folder.glob("nn_tf_autograder-*.whl"))
     if done.returncode != 0 or not wheels:
