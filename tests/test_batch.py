@@ -21,7 +21,7 @@ import numpy as np
 import psutil
 import pytest
 from batch_util import PARTIAL_POINTS, STUB, A, graded_tests, partial_source, result_tests, write_class
-from util import ROOT
+from util import PAGE_FIGURES, ROOT, in_chromium, needs_chromium
 
 from autograder.batch import command, pool
 from autograder.batch.discover import DiscoveryError, discover, skipped
@@ -125,28 +125,12 @@ def test_report_makes_the_same_dashboard_again_without_grading(graded, tmp_path:
     assert (copy / A / "alice" / "report.html").is_file()
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+@needs_chromium
 def test_the_dashboard_renders_in_a_browser(graded, tmp_path: Path):
     _, out, _ = graded
-    page = out / "probe.html"
-    probe = """<script>window.addEventListener('load', () => {
-      const imgs = [...document.images];
-      const out = {images: imgs.length, decoded: imgs.filter(i => i.complete && i.naturalWidth > 0).length,
-                   page: document.documentElement.scrollWidth, view: window.innerWidth,
-                   students: document.querySelectorAll('tr.student').length};
-      const d = document.createElement('div'); d.id = 'probe'; d.textContent = JSON.stringify(out);
-      document.body.appendChild(d);});</script></body>"""
-    page.write_text((out / "index.html").read_text(encoding="utf-8").replace("</body>", probe, 1),
-                    encoding="utf-8")
-    done = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                           "--no-first-run", "--disable-background-networking",
-                           "--window-size=1000,800", f"--user-data-dir={tmp_path / 'profile'}",
-                           "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
-                          capture_output=True, text=True, timeout=120)
-    page.unlink()
-    found = re.search(r'<div id="probe">(.*?)</div>', done.stdout)
-    assert found, done.stderr[-2000:]
-    seen = json.loads(html.unescape(found.group(1)))
+    seen = in_chromium((out / "index.html").read_text(encoding="utf-8"),
+                       PAGE_FIGURES + "out.students = document.querySelectorAll('tr.student').length;",
+                       tmp_path)
     assert seen["images"] == 3 and seen["decoded"] == 3, seen  # histogram, pass rates, times
     assert seen["students"] == len(rows(out)) and seen["page"] <= seen["view"], seen
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from util import ROOT, mutate, solution_source
+from util import PAGE_FIGURES, ROOT, in_chromium, mutate, needs_chromium, solution_source
 
 from autograder.grading.run import grade
 from autograder.report.submission import write_report
@@ -84,27 +82,13 @@ def test_backprop_figures_show_where_the_gradients_go_wrong(tmp_path: Path):
     assert all(max(map(max, np.atleast_2d(f["values"]))) > 0.1 for f in wrong.figures)
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+@needs_chromium
 def test_the_report_page_renders_with_every_figure(reference: Any, tmp_path: Path):
     page = write_report(reference.to_gradescope(), tmp_path / "report.html", student="alice")
     text = page.read_text(encoding="utf-8")
-    assert [m for m in re.findall(r'data-kind="(\w+)"', text)] == ["curves", "matrix", "digits"]
-    probe = """<script>window.addEventListener('load', () => {
-      const imgs = [...document.images];
-      const out = {images: imgs.length, decoded: imgs.filter(i => i.complete && i.naturalWidth > 0).length,
-                   page: document.documentElement.scrollWidth, view: window.innerWidth,
-                   total: document.getElementById('total').dataset.score};
-      const d = document.createElement('div'); d.id = 'probe'; d.textContent = JSON.stringify(out);
-      document.body.appendChild(d);});</script></body>"""
-    page.write_text(text.replace("</body>", probe, 1), encoding="utf-8")
-    done = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                           "--no-first-run", "--disable-background-networking",
-                           "--window-size=1000,800", f"--user-data-dir={tmp_path / 'profile'}",
-                           "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
-                          capture_output=True, text=True, timeout=120)
-    found = re.search(r'<div id="probe">(.*?)</div>', done.stdout)
-    assert found, done.stderr[-2000:]
-    seen = json.loads(found.group(1).replace("&quot;", '"'))
+    assert re.findall(r'data-kind="(\w+)"', text) == ["curves", "matrix", "digits"]
+    seen = in_chromium(text, PAGE_FIGURES + "out.total = document.getElementById('total')"
+                       ".dataset.score;", tmp_path)
     assert seen["images"] == seen["decoded"] == 3, seen
     assert seen["page"] <= seen["view"] and float(seen["total"]) == reference.score == 20
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from autograder.generate import pipelines
 from autograder.grading.plugin import function_of
@@ -94,3 +102,36 @@ def earned(result: GradeResult, function: str) -> float:
 
 def possible(result: GradeResult, function: str) -> float:
     return sum(t.max_score for t in result.tests if function_of(t.name) == function)
+
+
+CHROMIUM = shutil.which("chromium")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+
+# The figures most browser tests want: how many images decoded, and whether the page is wider
+# than the window (it must never scroll sideways).
+PAGE_FIGURES = """
+  const imgs = [...document.images];
+  out.images = imgs.length;
+  out.decoded = imgs.filter(i => i.complete && i.naturalWidth > 0).length;
+  out.page = document.documentElement.scrollWidth;
+  out.view = window.innerWidth;
+"""
+
+
+def in_chromium(page: str, script: str, folder: Path, width: int = 1000) -> dict[str, Any]:
+    """Open ``page`` (HTML text) in headless Chromium and return the object ``out`` that
+    ``script`` (JavaScript run once the page has loaded) fills in."""
+    probe = (f"<script>window.addEventListener('load', () => {{ const out = {{}};\n{script}\n"
+             "const d = document.createElement('div'); d.id = 'probe';"
+             " d.textContent = JSON.stringify(out); document.body.appendChild(d); });"
+             "</script></body>")
+    path = folder / "probe.html"
+    path.write_text(page.replace("</body>", probe, 1), encoding="utf-8")
+    done = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+                           "--no-first-run", "--disable-background-networking",
+                           f"--window-size={width},800", f"--user-data-dir={folder / 'profile'}",
+                           "--virtual-time-budget=5000", "--dump-dom", path.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    found = re.search(r'<div id="probe">(.*?)</div>', done.stdout)
+    assert found, done.stderr[-2000:]
+    return json.loads(html.unescape(found.group(1)))
