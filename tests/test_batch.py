@@ -264,13 +264,13 @@ def test_files_no_row_grades_are_listed_as_skipped_with_why(tmp_path: Path):
                                                       "timestamp.txt": "", "data.csv": ""})
     write_class(tmp_path / "submitted" / "bob" / A, {"a.py": "", "b.py": ""})  # bob's own row
     write_class(tmp_path / "submitted", {"README.txt": "", ".DS_Store": ""})
-    listed = {s.name: s.why for s in skipped(tmp_path, A)}
+    listed = {s.name: s.why for s in skipped(tmp_path, A, discover(tmp_path, A))}
     assert listed == {
         "README.txt": f"not a submission: nbgrader's layout keeps them in <student>/{A}/",
         "alice/mlp_v2.ipynb": f"not graded: {A}.ipynb in the same folder is alice's submission"}
     flat = write_class(tmp_path / "flat", {"bob.ipynb": "{}", "notes.txt": "", "Makefile": "",
                                            ".hidden": "", "carol/": ""})
-    assert {s.name: s.why for s in skipped(flat, A)} == {
+    assert {s.name: s.why for s in skipped(flat, A, discover(flat, A))} == {
         "Makefile": "not a submission: only .ipynb and .py files are graded (no suffix)",
         "notes.txt": "not a submission: only .ipynb and .py files are graded (.txt suffix)"}
 

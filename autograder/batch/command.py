@@ -118,7 +118,7 @@ def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT, workers: int
         raise BatchError(str(exc)) from None
     try:
         found = discover(Path(folder), assignment, exclude=Path(out))
-        others = skipped(Path(folder), assignment, exclude=Path(out))
+        others = skipped(Path(folder), assignment, found, exclude=Path(out))
     except DiscoveryError as exc:
         raise BatchError(str(exc)) from None
     try:

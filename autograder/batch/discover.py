@@ -85,8 +85,10 @@ def discover(folder: Path, assignment: str, *, exclude: Path | None = None) -> l
     return sorted(found, key=lambda f: f.student)
 
 
-def skipped(folder: Path, assignment: str, *, exclude: Path | None = None) -> list[Skipped]:
-    """The visible files of ``folder`` that no row of the batch grades, each with why.
+def skipped(folder: Path, assignment: str, found: list[Found], *,
+            exclude: Path | None = None) -> list[Skipped]:
+    """The visible files of ``folder`` that no row of the batch grades, each with why;
+    ``found`` is what :func:`discover` found there.
 
     - In the flat layout, files without a ``.ipynb`` or ``.py`` suffix.
     - In nbgrader's layout, files beside the students' folders (students' folders without this
@@ -111,9 +113,9 @@ def skipped(folder: Path, assignment: str, *, exclude: Path | None = None) -> li
                "suffix)" if submitted is None else
                f"not a submission: nbgrader's layout keeps them in <student>/{assignment}/")
         out.append(Skipped(entry.name, entry, why))
-    for found in discover(folder, assignment, exclude=exclude):
-        if found.path.is_dir():
-            out.extend(_others_beside(found, assignment))
+    for student in found:
+        if student.path.is_dir():
+            out.extend(_others_beside(student, assignment))
     return out
 
 

@@ -83,3 +83,11 @@ def parse_master(text: str, name: str = "<master>") -> list[Cell]:
     if not cells:
         raise MasterError(f"{name}: no '# %%' cell markers")
     return cells
+
+
+_TOP_DEF = re.compile(r"^def\s+(\w+)\s*\(", re.MULTILINE)
+
+
+def defined_functions(cell: Cell) -> list[str]:
+    """Names of the functions a code cell defines at its top level, in order."""
+    return _TOP_DEF.findall(cell.source) if cell.kind == "code" else []

@@ -22,13 +22,12 @@ import re
 import textwrap
 from collections.abc import Sequence
 
-from autograder.generate.cells import SOLUTION, Cell
+from autograder.generate.cells import SOLUTION, Cell, defined_functions
 from autograder.grading.results import TestResult
 
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 SCHEMA_VERSION = 3
-_TOP_DEF = re.compile(r"^def\s+(\w+)\s*\(", re.MULTILINE)
 _GRADE_ID = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -40,11 +39,6 @@ def nbgrader_metadata(grade_id: str, *, solution: bool = False, grade: bool = Fa
     if points is not None:
         meta["points"] = points
     return {"nbgrader": meta}
-
-
-def defined_functions(cell: Cell) -> list[str]:
-    """Names of the functions a code cell defines at its top level, in order."""
-    return _TOP_DEF.findall(cell.source) if cell.kind == "code" else []
 
 
 def check_grade_id(test_id: str) -> str:

@@ -7,7 +7,7 @@ import re
 import textwrap
 from collections.abc import Callable, Sequence
 
-from autograder.generate.cells import DEMO, NOT_GRADED, SOLUTION, Cell
+from autograder.generate.cells import DEMO, NOT_GRADED, SOLUTION, Cell, defined_functions
 
 Transform = Callable[[list[Cell]], list[Cell]]
 
@@ -97,7 +97,7 @@ def guard_demos(cells: list[Cell]) -> list[Cell]:
     that define a name it uses (the evaluation needs what the training cell needed, since it uses
     the session that cell made). See ``autograder/selfcheck/demo.py``.
     """
-    graded = [name for c in cells if SOLUTION in c.tags for name in _defined(c.source)]
+    graded = [name for c in cells if SOLUTION in c.tags for name in defined_functions(c)]
     made: dict[str, set[str]] = {}  # a name a demo cell defines -> what that cell needs
     out = []
     for cell in cells:
@@ -117,10 +117,6 @@ def guard_demos(cells: list[Cell]) -> list[Cell]:
             cell = Cell(cell.kind, lines + cell.source, cell.tags, cell.metadata)
         out.append(cell)
     return out
-
-
-def _defined(source: str) -> list[str]:
-    return re.findall(r"^def\s+(\w+)\s*\(", source, re.MULTILINE)
 
 
 def _used(source: str) -> set[str]:

@@ -10,9 +10,21 @@ cost a training run that no test needs.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
+from types import ModuleType
 from typing import Any
+
+
+@functools.cache
+def _module(path: Path) -> ModuleType:
+    """The suite's ``extras.py``, loaded once per process (a batch grades many submissions)."""
+    spec = importlib.util.spec_from_file_location(f"autograder_extras_{path.parent.name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def measure(suite: Path, student: Any, reference: Any, *, leaderboard: bool,
@@ -21,12 +33,8 @@ def measure(suite: Path, student: Any, reference: Any, *, leaderboard: bool,
     path = Path(suite) / "extras.py"
     if not path.is_file() or not (leaderboard or figures):
         return {"leaderboard": [], "note": "", "figures": []}
-    spec = importlib.util.spec_from_file_location(f"autograder_extras_{path.parent.name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     try:
-        return module.measure(student, reference, leaderboard=leaderboard, figures_too=figures)
+        return _module(path).measure(student, reference, leaderboard=leaderboard, figures_too=figures)
     except Exception as exc:  # a submission that breaks a measure keeps its grade
         why = str(getattr(exc, "message", "") or exc).splitlines()[0][:300] if str(exc) else \
             type(exc).__name__

@@ -206,7 +206,7 @@ def add_extras(result: GradeResult, student: Any, *, leaderboard: bool, figures:
     from autograder.grading import extras
 
     if progress is not None:
-        progress("training your network for the leaderboard and the report")
+        progress("measuring the leaderboard entry and the report's figures")
     measured = extras.measure(suite_path(result.assignment), student,
                               remembered_reference(result.assignment),
                               leaderboard=leaderboard, figures=figures)

@@ -11,8 +11,8 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
-from autograder.generate.cells import Cell
-from autograder.generate.nbgrader_source import defined_functions, nbgrader_metadata
+from autograder.generate.cells import Cell, defined_functions
+from autograder.generate.nbgrader_source import nbgrader_metadata
 from autograder.generate.transforms import clear_solutions
 from autograder.nbgrader import verdicts
 from autograder.nbgrader.grade import PYTHON, TIMEOUT, grade_notebook
@@ -128,8 +128,9 @@ class RestoreReleasedTests(NbGraderPreprocessor):
         info = resources["nbgrader"]
         with Gradebook(info["db_url"]) as gb:
             source = gb.find_notebook(info["notebook"], info["assignment"])
+            graded = {g.name for g in source.grade_cells}
             tests = {c.name: c.source for c in source.source_cells
-                     if c.name in {g.name for g in source.grade_cells} and c.cell_type == "code"}
+                     if c.name in graded and c.cell_type == "code"}
         hide = ClearHiddenTests(parent=self)
         for cell in nb.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")

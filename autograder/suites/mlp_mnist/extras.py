@@ -18,6 +18,7 @@ nothing the student's own predictions on public MNIST images would not.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,9 @@ CURVE_IMAGES = 1000  # the training curve's loss is measured on the first test i
 MISREAD = 16  # digits in the grid of misread ones
 
 
+@functools.cache
 def _test_set() -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's test images (float64) and labels, read once per grader (never written into)."""
     folder = mnist.ensure()
     images = mnist.pixels(mnist.read_idx(folder / mnist.TEST_IMAGES)).astype(np.float64)
     return images, mnist.read_idx(folder / mnist.TEST_LABELS).astype(np.int64)
