@@ -39,6 +39,20 @@ def status_line() -> Iterator[Callable[[str], None] | None]:
             yield lambda text: status.update(escape(text))
 
 
+def in_template() -> None:
+    """Run this command in a fork of the warm template and exit as it does (once per command:
+    TensorFlow is imported by the template only; see autograder/worker/zygote.py). Where there
+    is no template, return and let the command run here."""
+    from autograder.worker import zygote
+
+    code = zygote.delegate("autograder.cli:main", [sys.argv[1:]])
+    if code is not None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nn-tf-autograder")
 def main() -> None:
@@ -57,6 +71,7 @@ def main() -> None:
 def grade(assignment: str, path: Path, json_out: Path | None, html_out: Path | None,
           call_timeout: float | None) -> None:
     """Grade one submission (a .ipynb, a .py, or a folder holding one) for ASSIGNMENT."""
+    in_template()
     from dataclasses import replace
 
     from autograder.grading.hidden import SecretError
@@ -205,6 +220,7 @@ def gradescope(assignment: str, out: Path) -> None:
 def gradescope_run(assignment: str, root: Path) -> None:
     """Grade the submission in ROOT/submission/ and write ROOT/results/results.json (what the
     package's run_autograder runs on Gradescope)."""
+    in_template()
     from autograder.export import runner
     from autograder.grading.run import exit_without_teardown
 

@@ -131,7 +131,9 @@ def test_endless_loops_and_printing_are_stopped(tmp_path):
                "without it" in note for note in result.notes), result.notes
     assert "bytes of output dropped" in result.output
     assert len(result.output) < 8 * (64 * 1024 + 300)
-    assert processes_named("agloop1") == processes_named("agloop2") == []
+    # SIGKILL is sent when the worker is stopped; on a loaded machine the kernel may take a
+    # moment to finish them off
+    assert eventually(lambda: processes_named("agloop1") == processes_named("agloop2") == [])
 
 
 def test_fork_bomb_memory_hog_and_stray_processes_are_contained(tmp_path):
@@ -156,7 +158,7 @@ def test_fork_bomb_memory_hog_and_stray_processes_are_contained(tmp_path):
         assert "a submission may run at most" in out[test] and "processes and threads" in out[test]
     assert out["test_build_accuracy"].startswith("build_accuracy ran out of memory (the limit is 4 "
                                                  "GiB of address space)")
-    assert processes_named("agstray1") == processes_named("agstray2") == []
+    assert eventually(lambda: processes_named("agstray1") == processes_named("agstray2") == [])
 
 
 @pytest.fixture
@@ -408,7 +410,7 @@ def test_huge_and_absurd_return_values_are_refused(tmp_path):
             for _ in range(100):
                 value = [value]
             return value
-    """)
+    """, limits=replace(FAST, call_timeout=60))  # filling 1 GiB is slow on a loaded machine
     out = outputs(result)
     assert_model_earns(result)
     for test in LOSS_TESTS:

@@ -28,7 +28,7 @@ from typing import Any
 
 from autograder.data import input_data, mnist
 from autograder.grading.hidden import secret_path
-from autograder.worker import protocol, sandbox
+from autograder.worker import protocol, sandbox, zygote
 from autograder.worker.limits import Limits
 
 # Variables the worker may inherit; everything else is scrubbed.
@@ -137,26 +137,45 @@ class Worker:
             mnist.ENV_DIR: str(mnist_dir), mnist.ENV_SOURCES: "",
             input_data.ENV_WITHHOLD: "1",
         })
-        child_fds = (to_worker_r, from_worker_w, status_w, lifeline_r)
-        command = sandbox.command(fds=(to_worker_r, from_worker_w), status_fd=status_w,
-                                  lifeline_fd=lifeline_r, home=str(self.home),
-                                  lend=[str(mnist_dir)],
-                                  hide=[str(mnist.cache_dir()), str(secret_path())],
-                                  limits=limits)
-        self.process = subprocess.Popen(
-            command, pass_fds=child_fds, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, cwd=self.home, env=env, start_new_session=True)
-        for fd in child_fds:
-            os.close(fd)
+        lend, hide = [str(mnist_dir)], [str(mnist.cache_dir()), str(secret_path())]
+        output_r, output_w = os.pipe()
+        child_fds = (to_worker_r, from_worker_w, status_w, lifeline_r, output_w)
+        try:
+            self.process = self._fork(env, lend, hide, child_fds)
+            if self.process is None:
+                command = sandbox.command(fds=(to_worker_r, from_worker_w), status_fd=status_w,
+                                          lifeline_fd=lifeline_r, home=str(self.home),
+                                          lend=lend, hide=hide, limits=limits)
+                self.process = subprocess.Popen(
+                    command, pass_fds=child_fds[:4], stdin=subprocess.DEVNULL, stdout=output_w,
+                    stderr=output_w, cwd=self.home, env=env, start_new_session=True)
+        finally:
+            for fd in child_fds:
+                os.close(fd)
+        self._output = os.fdopen(output_r, "rb", buffering=0)
         self._drain = threading.Thread(target=self._drain_output, daemon=True)
         self._drain.start()
         self.load_report: dict[str, Any] | None = None
         self.load_error: StudentError | None = None
 
+    def _fork(self, env: dict[str, str], lend: list[str], hide: list[str],
+              fds: tuple[int, ...]) -> zygote.Launched | None:
+        """The worker's launcher forked from this process's warm template, or None if there
+        is none (then it starts afresh)."""
+        template = zygote.shared()
+        if template is None:
+            return None
+        config = sandbox.config(home=str(self.home), lend=lend, hide=hide, limits=self.limits)
+        try:
+            return template.spawn(config=config, env=env, cwd=str(self.home),
+                                  fds=dict(zip(("request", "reply", "status", "lifeline",
+                                                "output"), fds, strict=True)))
+        except zygote.Unavailable as exc:
+            zygote.refuse(str(exc))
+            return None
+
     def _drain_output(self) -> None:
-        stream = self.process.stdout
-        assert stream is not None
-        while chunk := stream.read1(65536):
+        while chunk := self._output.read(65536):
             self.log.feed(chunk)
 
     @property
@@ -270,8 +289,11 @@ class Worker:
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+            if isinstance(self.process, zygote.Launched):
+                self.process.kill_group()
+            else:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=10)
 
@@ -283,6 +305,10 @@ class Worker:
                 os.close(fd)
                 setattr(self, name, -1)
         self._drain.join(timeout=2)
+        if not self._drain.is_alive():
+            self._output.close()
+        if isinstance(self.process, zygote.Launched):
+            self.process.close()
         shutil.rmtree(self.home, ignore_errors=True)
 
 

@@ -136,7 +136,8 @@ def start_student(*, assignment: str, cells: list[dict[str, Any]], limits: Limit
                   scratch: Path) -> Started:
     """Start a worker for ``cells`` and let it run them in the background; see :class:`Started`."""
     student = StudentProxy(assignment=assignment, cells=cells, limits=limits, scratch=scratch)
-    student.start()
+    # The worker starts in the loading thread: waiting for the warm template (see
+    # worker/zygote.py) to import TensorFlow overlaps the grader's own import.
     loading = threading.Thread(target=_load, args=(student,), daemon=True,
                                name="autograder-load")
     loading.start()

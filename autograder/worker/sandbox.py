@@ -56,16 +56,22 @@ def command(*, fds: tuple[int, int], status_fd: int, lifeline_fd: int, home: str
     launcher's report, ``lifeline_fd`` is the read end of a pipe the grader holds open while the
     worker may live. ``lend`` are host paths shown read-only, ``hide`` paths never shown.
     """
-    config = {"fds": list(fds), "status_fd": status_fd, "lifeline_fd": lifeline_fd,
-              "home": home, "lend": lend, "hide": hide, "limits": limits.as_dict()}
-    return [sys.executable, "-m", "autograder.worker.sandbox", json.dumps(config)]
+    settings = {"fds": list(fds), "status_fd": status_fd, "lifeline_fd": lifeline_fd,
+                **config(home=home, lend=lend, hide=hide, limits=limits)}
+    return [sys.executable, "-m", "autograder.worker.sandbox", json.dumps(settings)]
+
+
+def config(*, home: str, lend: list[str], hide: list[str], limits: Limits) -> dict[str, Any]:
+    """The launcher's settings but its descriptors (for ``command`` and the warm template)."""
+    return {"home": home, "lend": lend, "hide": hide, "limits": limits.as_dict()}
 
 
 class Setup:
     """The launcher's state: what it achieved so far, and why the rest could not be done."""
 
-    def __init__(self, config: dict[str, Any]):
+    def __init__(self, config: dict[str, Any], forked: bool = False):
         self.config = config
+        self.forked = forked
         self.limits = Limits.from_dict(config["limits"])
         self.root = os.geteuid() == 0
         self.uid, self.gid = os.getuid(), os.getgid()
@@ -145,8 +151,13 @@ class Setup:
         os.write(self.config["status_fd"], (json.dumps(self.report) + "\n").encode())
         os.close(self.config["status_fd"])
         os.close(self.config["lifeline_fd"])
+        close_exit_fd(self.config)
         os.chdir(home)
         fd_in, fd_out = self.config["fds"]
+        if self.forked:  # forked from the warm template: TensorFlow is imported already
+            from autograder.worker import server
+
+            server.run(fd_in, fd_out, self.limits.reply_bytes)
         os.execv(sys.executable, [sys.executable, "-m", "autograder.worker.server", str(fd_in),
                                   str(fd_out), str(self.limits.reply_bytes)])
 
@@ -226,6 +237,7 @@ def run_init(setup: Setup, exit_w: int) -> None:
         setup.become_worker(parent=1)
     for fd in (*setup.config["fds"], setup.config["status_fd"], setup.config["lifeline_fd"]):
         os.close(fd)
+    close_exit_fd(setup.config)
     while True:
         pid, status = os.wait()
         if pid == server:
@@ -243,10 +255,27 @@ def pass_on(status: int) -> None:
     os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 70)
 
 
+def close_exit_fd(config: dict[str, Any]) -> None:
+    """Only the launcher keeps the pipe its exit status goes to: its end says the launcher ended."""
+    if config.get("exit_fd") is not None:
+        with contextlib.suppress(OSError):
+            os.close(config["exit_fd"])
+        config["exit_fd"] = None
+
+
 def main() -> None:
-    config = json.loads(sys.argv[1])
+    launch(json.loads(sys.argv[1]))
+
+
+def launch(config: dict[str, Any], forked: bool = False) -> None:
+    """Be the launcher: build the sandbox and run the server in it; never returns.
+
+    ``forked``: this process is a fork of the warm template (``zygote``), which has imported
+    TensorFlow and the server already; the server then runs in the forked process instead of
+    a fresh interpreter, and the server's exit status also goes to ``config["exit_fd"]``.
+    """
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    setup = Setup(config)
+    setup = Setup(config, forked=forked)
     pidns = False
     if setup.limits.isolate:
         if not setup.root:
@@ -287,6 +316,9 @@ def main() -> None:
         status = struct.unpack("i", report)[0] if len(report) == 4 else status
     else:
         sweep()
+    if config.get("exit_fd") is not None:
+        with contextlib.suppress(OSError):
+            os.write(config["exit_fd"], struct.pack("i", status))
     pass_on(status)
 
 

@@ -103,13 +103,17 @@ def serve(fd_in: int, fd_out: int, max_reply: int = protocol.MAX_FRAME) -> None:
         protocol.write_frame(fd_out, payload)
 
 
-def main() -> None:
-    fd_in, fd_out = int(sys.argv[1]), int(sys.argv[2])
-    max_reply = int(sys.argv[3]) if len(sys.argv) > 3 else protocol.MAX_FRAME
+def run(fd_in: int, fd_out: int, max_reply: int = protocol.MAX_FRAME) -> None:
+    """Serve until the grader closes the request pipe, then end the process (never returns)."""
     os.set_inheritable(fd_in, False)
     os.set_inheritable(fd_out, False)
     serve(fd_in, fd_out, max_reply)
     os._exit(0)
+
+
+def main() -> None:
+    max_reply = int(sys.argv[3]) if len(sys.argv) > 3 else protocol.MAX_FRAME
+    run(int(sys.argv[1]), int(sys.argv[2]), max_reply)
 
 
 if __name__ == "__main__":
