@@ -193,8 +193,9 @@ def test_killed_batch_keeps_what_was_graded_and_the_same_command_finishes_it(tmp
         while time.monotonic() < deadline and not (
                 (out / "gradebook.sqlite").exists() and rows(out)):
             time.sleep(0.2)
-        graders = [c for c in psutil.Process(proc.pid).children()
-                   if "spawn_main" in " ".join(c.cmdline())]
+        # graders, the warm template, workers: everything the coordinator started
+        graders = psutil.Process(proc.pid).children(recursive=True)
+        assert graders
         proc.kill()  # no chance to clean up, as when a laptop's battery runs out
         proc.wait(timeout=30)
     finally:
@@ -203,7 +204,7 @@ def test_killed_batch_keeps_what_was_graded_and_the_same_command_finishes_it(tmp
     kept = rows(out)
     assert 1 <= len(kept) < 4
     assert all((out / A / s / "results.json").is_file() for s in kept)
-    _, alive = psutil.wait_procs(graders, timeout=30)  # graders follow their coordinator
+    _, alive = psutil.wait_procs(graders, timeout=30)  # they all follow their coordinator
     assert not alive, [p.pid for p in alive]
 
     resumed = command.main(assignment=A, folder=folder, out=out, workers=1)
@@ -211,7 +212,25 @@ def test_killed_batch_keeps_what_was_graded_and_the_same_command_finishes_it(tmp
     assert sorted(rows(out)) == ["s0", "s1", "s2", "s3"]
 
 
-def test_a_grader_that_dies_fails_only_the_submission_it_was_grading(tmp_path: Path):
+def _graders_and_workers(started: list) -> tuple[list, list]:
+    """The graders ``pool._start`` started, and the workers they started: with the warm
+    template, graders and workers are both its forks; without, workers are graders' children."""
+    graders = [psutil.Process(g.pid) for g in started if g.is_alive()]
+    pids = {g.pid for g in graders}
+    templates = [p for p in psutil.Process().children()
+                 if "autograder.worker.zygote" in " ".join(p.cmdline())]
+    workers = [w for g in graders for w in g.children()]
+    workers += [w for t in templates for w in t.children() if w.pid not in pids]
+    return graders, workers
+
+
+def test_a_grader_that_dies_fails_only_the_submission_it_was_grading(tmp_path: Path,
+                                                                      monkeypatch):
+    started: list = []
+    real_start = pool._start
+    monkeypatch.setattr(pool, "_start",
+                        lambda child, log: started.append(real_start(child, log)) or started[-1])
+
     def job(student: str, source: str) -> Job:
         path = write_class(tmp_path, {f"{student}.py": source}) / f"{student}.py"
         return Job(assignment=A, student=student, submission=str(path), key=student,
@@ -224,10 +243,9 @@ def test_a_grader_that_dies_fails_only_the_submission_it_was_grading(tmp_path: P
     runner.start()
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not workers:
-            graders = [p for p in psutil.Process().children()
-                       if "spawn_main" in " ".join(p.cmdline())]
-            workers = [w for g in graders for w in g.children()]
+        graders = []
+        while time.monotonic() < deadline and not (graders and workers):
+            graders, workers = _graders_and_workers(started)
             time.sleep(0.1)
         assert workers, "the grader never started a worker"
         time.sleep(1.0)
@@ -342,3 +360,28 @@ def test_the_reference_answers_each_question_once_and_hands_out_copies():
     remembered.call("double", x + 1, mode="graph")
     remembered.call("double", x, mode="plain")
     assert remembered.asked == 3
+
+
+def test_without_a_template_graders_are_fresh_processes_and_grade_the_same(tmp_path: Path,
+                                                                           monkeypatch):
+    """AUTOGRADER_TEMPLATE=0 (or a template that refuses): graders start as processes of their
+    own and import TensorFlow themselves, as before the template; the grades are the same."""
+    folder = write_class(tmp_path / "flat", {"s0.py": STUB, "s1.py": partial_source()})
+    kinds: list[str] = []
+    real_start = pool._start
+
+    def recording(child, log):
+        process = real_start(child, log)
+        kinds.append(type(process).__name__)
+        return process
+
+    monkeypatch.setattr(pool, "_start", recording)
+    graded = {}
+    for template in ("0", "1"):
+        monkeypatch.setenv("AUTOGRADER_TEMPLATE", template)
+        out = tmp_path / f"grades{template}"
+        summary = command.main(assignment=A, folder=folder, out=out, workers=1)
+        assert summary.graded == 2, summary.describe()
+        graded[template] = {s: r["score"] for s, r in rows(out).items()}
+    assert kinds == ["SpawnProcess", "Delegate"]
+    assert graded["0"] == graded["1"] == {"s0": 0, "s1": PARTIAL_POINTS}

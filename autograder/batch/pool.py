@@ -26,6 +26,7 @@ from typing import Any
 
 from autograder.batch.jobs import Job, Outcome, Prepared, failed, grade_prepared
 from autograder.grading.run import exit_without_teardown
+from autograder.worker import zygote
 
 _CONTEXT = multiprocessing.get_context("spawn")
 
@@ -56,10 +57,13 @@ def _die_with(parent: int) -> None:
 
 
 def serve(conn: Connection, log: Path | None = None, parent: int = 0) -> None:
-    """The grader process: ask for a job, start the next one's worker, grade, report, repeat."""
+    """The grader process: ask for a job, start the next one's worker, grade, report, repeat.
+
+    ``parent`` is the coordinator's pid, to die with it; 0 in a fork of the warm template,
+    which ends with the coordinator by itself (see ``zygote.Delegate``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the coordinator, which stops us
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `finally` below closes the workers
-    if sys.platform.startswith("linux"):
+    if parent and sys.platform.startswith("linux"):
         _die_with(parent)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -85,12 +89,32 @@ def serve(conn: Connection, log: Path | None = None, parent: int = 0) -> None:
         exit_without_teardown(0)
 
 
+def serve_forked(log: str | None, fd: int) -> None:
+    """``serve`` in a fork of the warm template, on the job pipe ``fd`` it was given."""
+    serve(Connection(fd), Path(log) if log else None)
+
+
+def _start(child: Connection, log: Path | None) -> Any:
+    """A grader process serving ``child``: a fork of the warm template where there is one (it
+    has imported TensorFlow already, and its pages are shared with the workers), otherwise a
+    fresh Python process."""
+    template = zygote.shared() if not zygote.delegated() else None
+    if template is not None:
+        try:
+            return template.fork_delegate("autograder.batch.pool:serve_forked",
+                                          [str(log) if log else None], extras=(child.fileno(),))
+        except zygote.Unavailable as exc:
+            zygote.refuse(str(exc))
+    process = _CONTEXT.Process(target=serve, args=(child, log, os.getpid()), daemon=True,
+                               name="autograder-grader")
+    process.start()
+    return process
+
+
 class _Grader:
     def __init__(self, log: Path | None):
         self.conn, child = _CONTEXT.Pipe()
-        self.process = _CONTEXT.Process(target=serve, args=(child, log, os.getpid()), daemon=True,
-                                        name="autograder-grader")
-        self.process.start()
+        self.process = _start(child, log)
         child.close()
         self.jobs: deque[Job] = deque()  # handed to it, oldest (being graded) first
 
@@ -101,6 +125,8 @@ class _Grader:
         if self.process.is_alive():
             self.process.kill()
             self.process.join(timeout)
+        if isinstance(self.process, zygote.Delegate):
+            self.process.close()
         self.conn.close()
 
 

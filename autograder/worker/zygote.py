@@ -192,10 +192,13 @@ class _Loop:
         self.answer(sock, pid)
 
     def delegate(self, sock: socket.socket, fds: list[int]) -> None:
-        given = dict(zip(DELEGATE_FDS, fds, strict=True))
+        given = dict(zip(DELEGATE_FDS, fds[:len(DELEGATE_FDS)], strict=True))
+        extras = fds[len(DELEGATE_FDS):]
         pid = os.fork()
         if pid == 0:
-            _become_delegate(self, given)
+            _become_delegate(self, given, extras)
+        for fd in extras:
+            os.close(fd)
         for name, fd in given.items():
             if name not in ("exit", "template"):
                 os.close(fd)
@@ -205,7 +208,7 @@ class _Loop:
 
     def handle(self, sock: socket.socket) -> bool:
         """One request from ``sock``; False once the grader that started the template is gone."""
-        received = _receive(sock, max(len(FDS), len(DELEGATE_FDS)))
+        received = _receive(sock, max(len(FDS), len(DELEGATE_FDS) + MAX_EXTRAS))
         if received is None:
             if sock is self.main:
                 return False
@@ -217,7 +220,7 @@ class _Loop:
         op = request.get("op", "spawn")
         if op == "spawn" and len(fds) == len(FDS):
             self.spawn(sock, request, fds)
-        elif op == "delegate" and len(fds) == len(DELEGATE_FDS):
+        elif op == "delegate" and len(DELEGATE_FDS) <= len(fds) <= len(DELEGATE_FDS) + MAX_EXTRAS:
             self.delegate(sock, fds)
         else:
             for fd in fds:
@@ -246,6 +249,7 @@ def serve(sock: socket.socket) -> None:
 
 ENV_DELEGATE = "AUTOGRADER_IN_DELEGATE"
 DELEGATE_FDS = ("stdin", "stdout", "stderr", "payload", "exit", "template", "mine")
+MAX_EXTRAS = 4  # more descriptors a delegate may be given (a batch grader: its job pipe)
 _delegated: list[bool] = []
 
 
@@ -269,8 +273,9 @@ def _read_exactly(fd: int, size: int) -> bytes:
     return data
 
 
-def _become_delegate(state: _Loop, given: dict[str, int]) -> None:
-    """In the fork: become the command that asked, with its environment, folder and arguments.
+def _become_delegate(state: _Loop, given: dict[str, int], extras: list[int]) -> None:
+    """In the fork: become the command that asked, with its environment, folder and arguments,
+    and call what it asked for (``extras``, the descriptors it passed besides, come last).
 
     What the command holds (its environment with the course secret, say) is read from the
     payload pipe here, after the fork: the template never sees it.
@@ -279,7 +284,7 @@ def _become_delegate(state: _Loop, given: dict[str, int]) -> None:
     try:
         for number, name in enumerate(("stdin", "stdout", "stderr")):
             os.dup2(given[name], number)
-        _fresh_process(state, {given["payload"], given["mine"]})
+        _fresh_process(state, {given["payload"], given["mine"], *extras})
         payload = _read_payload(given["payload"])
         os.environ.clear()
         os.environ.update(payload["env"])
@@ -298,7 +303,7 @@ def _become_delegate(state: _Loop, given: dict[str, int]) -> None:
         module, _, name = payload["call"].partition(":")
         function = getattr(__import__(module, fromlist=[name]), name)
         try:
-            function(*payload["args"])
+            function(*payload["args"], *extras)
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
@@ -383,6 +388,80 @@ class Launched:
 
     def close(self) -> None:
         for name in ("_pidfd", "_exit_r"):
+            fd = getattr(self, name)
+            if fd >= 0:
+                os.close(fd)
+                setattr(self, name, -1)
+
+
+class Delegate:
+    """A fork of the template running a command's work: what ``multiprocessing.Process`` gives
+    (``is_alive``, ``sentinel``, ``exitcode``, ``join``, ``terminate``, ``kill``), for it.
+
+    The template reports the fork's exit status on the ``exit`` pipe once it has reaped it; the
+    fork ends by itself when this side closes the ``payload`` pipe (or dies).
+    """
+
+    def __init__(self, pid: int, pidfd: int, exit_r: int, payload_w: int):
+        self.pid = pid
+        self._pidfd = pidfd
+        self._exit_r = exit_r
+        self._payload_w = payload_w
+        self._status = b""
+        self._ended = False
+        self._exitcode: int | None = None
+
+    @property
+    def exitcode(self) -> int | None:
+        """The exit status once ended (negative: killed by that signal), else None."""
+        self._collect(0)
+        return self._exitcode
+
+    @property
+    def sentinel(self) -> int:
+        """Readable once the fork has ended (or the template that reports it has)."""
+        return self._exit_r
+
+    def _collect(self, timeout: float | None) -> bool:
+        while not self._ended and self._exit_r >= 0:
+            if not select.select([self._exit_r], [], [], timeout)[0]:
+                return False
+            chunk = os.read(self._exit_r, 4 - len(self._status))
+            self._status += chunk
+            if len(self._status) == 4:
+                self._exitcode = os.waitstatus_to_exitcode(struct.unpack("i", self._status)[0])
+                self._ended = True
+            elif not chunk:
+                self._ended = True  # the template died: the fork's status is lost
+                if self._pidfd >= 0:
+                    select.select([self._pidfd], [], [], timeout)
+        return True
+
+    def is_alive(self) -> bool:
+        return not self._collect(0)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """The exit status (negative: killed by that signal), None if it was lost or if the
+        fork still runs after ``timeout`` seconds."""
+        self._collect(timeout)
+        return self._exitcode
+
+    join = wait
+
+    def signal(self, signum: int) -> None:
+        if self._pidfd >= 0:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(self._pidfd, signum)
+
+    def terminate(self) -> None:
+        self.signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.signal(signal.SIGKILL)
+
+    def close(self) -> None:
+        """Let go of the fork: one that still runs ends, as its payload pipe closes."""
+        for name in ("_payload_w", "_pidfd", "_exit_r"):
             fd = getattr(self, name)
             if fd >= 0:
                 os.close(fd)
@@ -474,17 +553,17 @@ class Template:
             raise Unavailable("the template sent no pidfd")
         return Launched(int(message["pid"]), got[0], exit_r)
 
-    def delegate(self, call: str, args: list[Any]) -> int:
-        """Run ``call`` (``"module:function"``) with ``args`` in a fork of the template, as this
-        process: its environment, folder, arguments and standard streams. Waits for it, passing
-        on SIGINT, SIGTERM and SIGHUP, and returns its exit status (128 + N if killed by signal
-        N); raises :class:`Unavailable` if the template cannot fork it."""
+    def fork_delegate(self, call: str, args: list[Any], extras: tuple[int, ...] = ()) -> Delegate:
+        """Start ``call`` (``"module:function"``) with ``args`` in a fork of the template, as this
+        process: its environment, folder, arguments and standard streams; ``extras`` are
+        descriptors it gets too (their numbers in the fork are passed after ``args``). Raises
+        :class:`Unavailable` if the template cannot fork it."""
         payload_r, payload_w = os.pipe()
         exit_r, exit_w = os.pipe()
         served, mine = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         null = os.open(os.devnull, os.O_RDWR)
         stdio = [fd if _is_open(fd) else null for fd in (0, 1, 2)]
-        passed = [*stdio, payload_r, exit_w, served.fileno(), mine.fileno()]
+        passed = [*stdio, payload_r, exit_w, served.fileno(), mine.fileno(), *extras]
         try:
             with self._lock:
                 try:
@@ -492,7 +571,7 @@ class Template:
                 except OSError as exc:
                     self.close()
                     raise Unavailable(f"the template is gone ({exc})") from None
-                _message, got = self._reply(30.0, "fork")
+                message, got = self._reply(30.0, "fork")
         except BaseException:
             for fd in (payload_w, exit_r):
                 os.close(fd)
@@ -502,43 +581,36 @@ class Template:
                 os.close(fd)
             served.close()
             mine.close()
-        pidfd = got[0] if got else -1
-        payload = json.dumps({"env": {**os.environ, ENV_DELEGATE: "1"}, "cwd": os.getcwd(), "argv": sys.argv,
-                              "path": sys.path, "call": call, "args": args}).encode()
+        payload = json.dumps({"env": {**os.environ, ENV_DELEGATE: "1"}, "cwd": os.getcwd(),
+                              "argv": sys.argv, "path": sys.path, "call": call,
+                              "args": args}).encode()
+        with contextlib.suppress(BrokenPipeError):
+            os.write(payload_w, struct.pack(">Q", len(payload)))
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(payload_w, view):]
+        return Delegate(int(message["pid"]), got[0] if got else -1, exit_r, payload_w)
+
+    def delegate(self, call: str, args: list[Any]) -> int:
+        """Run ``call`` with ``args`` in a fork of the template (see :meth:`fork_delegate`) and
+        wait for it, passing on SIGINT, SIGTERM and SIGHUP; returns its exit status (128 + N if
+        killed by signal N)."""
+        fork = self.fork_delegate(call, args)
         saved = {}
-
-        def forward(signum: int, _frame: Any) -> None:
-            with contextlib.suppress(OSError):
-                signal.pidfd_send_signal(pidfd, signum)
-
         try:
-            with contextlib.suppress(BrokenPipeError):
-                os.write(payload_w, struct.pack(">Q", len(payload)))
-                view = memoryview(payload)
-                while view:
-                    view = view[os.write(payload_w, view):]
             if threading.current_thread() is threading.main_thread():
                 for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                    saved[sig] = signal.signal(sig, forward)
-            status = b""
-            while chunk := os.read(exit_r, 4 - len(status)):
-                status += chunk
-                if len(status) == 4:
-                    break
-            if len(status) < 4 and pidfd >= 0:  # the template died: wait for the fork itself
-                select.select([pidfd], [], [])
+                    saved[sig] = signal.signal(sig, lambda signum, _frame: fork.signal(signum))
+            code = fork.wait()
         finally:
             for sig, handler in saved.items():
                 signal.signal(sig, handler)
-            for fd in (payload_w, exit_r, pidfd):
-                if fd >= 0:
-                    os.close(fd)
-        if len(status) < 4:
+            fork.close()
+        if code is None:
             with contextlib.suppress(OSError, ValueError):
                 sys.stderr.write("autograder: error: the grading process ended, but its exit "
                                  "status was lost with the warm template\n")
             return 1
-        code = os.waitstatus_to_exitcode(struct.unpack("i", status)[0])
         return code if code >= 0 else 128 - code
 
     def close(self) -> None:
