@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.data import input_data, mnist
+from autograder.grading import kept
 from autograder.grading.hidden import secret_path
 from autograder.worker import protocol, sandbox, zygote
 from autograder.worker.limits import Limits
@@ -137,7 +138,8 @@ class Worker:
             mnist.ENV_DIR: str(mnist_dir), mnist.ENV_SOURCES: "",
             input_data.ENV_WITHHOLD: "1",
         })
-        lend, hide = [str(mnist_dir)], [str(mnist.cache_dir()), str(secret_path())]
+        lend = [str(mnist_dir)]
+        hide = [str(mnist.cache_dir()), str(secret_path()), str(kept.folder())]
         output_r, output_w = os.pipe()
         child_fds = (to_worker_r, from_worker_w, status_w, lifeline_r, output_w)
         try:

@@ -35,10 +35,11 @@ class Reference:
             raise ReferenceError_(f"reference {self.assignment}: {exc}") from None
 
     def call(self, name: str, *args: Any, mode: str = "plain", timeout: float | None = None,
-             **kwargs: Any) -> Any:
+             keep: bool = False, **kwargs: Any) -> Any:
         return self._run(harness.MODES[mode], self.namespace, name, list(args), kwargs)
 
-    def task(self, name: str, *, timeout: float | None = None, **kwargs: Any) -> Any:
+    def task(self, name: str, *, timeout: float | None = None, keep: bool = False,
+             **kwargs: Any) -> Any:
         return self._run(harness.run_task, self.namespace, self.assignment, name, kwargs)
 
 

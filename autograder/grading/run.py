@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder import manifest
+from autograder.grading import kept
 from autograder.grading.hidden import Hidden, course_secret, submission_key
 from autograder.grading.proxy import StudentError, StudentProxy
 from autograder.grading.reference import reference
@@ -108,14 +109,25 @@ class Remembered:
             self._answers[key] = ask()
         return copy.deepcopy(self._answers[key])
 
-    def call(self, name: str, *args: Any, mode: str = "plain", timeout: float | None = None,
-             **kwargs: Any) -> Any:
-        question = {"op": "call", "name": name, "mode": mode, "args": list(args), "kwargs": kwargs}
-        return self._remembered(question, lambda: self._ref.call(name, *args, mode=mode, **kwargs))
+    def _asked(self, question: dict[str, Any], ask: Any, keep: bool) -> Any:
+        if keep:  # the same for every submission: kept on disk between runs (``kept``)
+            return self._remembered(question, lambda: kept.answer(self._ref.assignment,
+                                                                  question, ask))
+        return self._remembered(question, ask)
 
-    def task(self, name: str, *, timeout: float | None = None, **kwargs: Any) -> Any:
+    def call(self, name: str, *args: Any, mode: str = "plain", timeout: float | None = None,
+             keep: bool = False, **kwargs: Any) -> Any:
+        """The reference's ``name(*args, **kwargs)``; ``keep``: the question is the same for
+        every submission, and its answer is kept on disk for the next run."""
+        question = {"op": "call", "name": name, "mode": mode, "args": list(args), "kwargs": kwargs}
+        return self._asked(question, lambda: self._ref.call(name, *args, mode=mode, **kwargs),
+                           keep)
+
+    def task(self, name: str, *, timeout: float | None = None, keep: bool = False,
+             **kwargs: Any) -> Any:
+        """The reference's run of the task ``name``; ``keep`` as for :meth:`call`."""
         question = {"op": "task", "name": name, "kwargs": kwargs}
-        return self._remembered(question, lambda: self._ref.task(name, **kwargs))
+        return self._asked(question, lambda: self._ref.task(name, **kwargs), keep)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ref, name)

@@ -56,7 +56,7 @@ def measure(student: Any, reference: Any = None, *, leaderboard: bool = False,
     X, y = problem()
     ask = {"X": X, "y": y, "theta": np.zeros(2), "settings": SETTINGS}
     mine = student.task("optimizer_runs", **ask)
-    ref = reference.task("optimizer_runs", **ask) if reference is not None else {}
+    ref = reference.task("optimizer_runs", keep=True, **ask) if reference is not None else {}
     drawn, notes = [], []
     for name in SETTINGS:
         run = mine.get(name, {})
