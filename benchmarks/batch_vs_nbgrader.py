@@ -37,6 +37,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -54,9 +55,9 @@ PLAIN_CONFIG = 'c = get_config()  # noqa: F821\nc.CourseDirectory.course_id = "b
 FLOOR = """
 import os, time
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"; os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
-start = time.monotonic()
+start, cpu_start = time.monotonic(), time.process_time()
 import tensorflow
-imported = time.monotonic()
+imported, cpu_imported = time.monotonic(), time.process_time()
 import numpy as np
 from autograder.grading.reference import reference
 from autograder.suites.mlp_mnist import test_mlp_mnist as suite
@@ -65,21 +66,27 @@ rng = np.random.default_rng(0)
 settings = suite.train_settings(rng)
 images, labels = suite.mnist_sample(rng, settings["n_batch"] * settings["n_iter"])
 w, b = np.zeros((784, 10), np.float32), np.zeros(10, np.float32)
-begin = time.monotonic()
+begin, cpu_begin = time.monotonic(), time.process_time()
 ref.task("train_probe", images=images, labels=labels, weights=w, bias=b,
          learning_rate=suite.TRAIN_RATE, **settings)
-print("FLOOR", imported - start, time.monotonic() - begin)
+cpu = (cpu_imported - cpu_start) + (time.process_time() - cpu_begin)
+print("FLOOR", imported - start, time.monotonic() - begin, cpu)
 """
 
-def env() -> dict[str, str]:
+def env(template: bool = True) -> dict[str, str]:
+    """The commands' environment; ``template=False`` starts every worker afresh (the kit before
+    the warm template: each worker imports TensorFlow), the baseline measured in the same run."""
     bin_dir = str(Path(sys.executable).parent)
     return dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-                TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
+                TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0",
+                AUTOGRADER_TEMPLATE="1" if template else "0")
 
 
-def kit(course: Path, out: Path, workers: int) -> dict:
+def kit(course: Path, out: Path, workers: int, template: bool = True) -> dict:
+    shutil.rmtree(out, ignore_errors=True)
     run = measure.run([str(Path(sys.executable).parent / "autograder"), "batch", A, str(course),
-                       "--out", str(out), "--workers", str(workers)], cwd=course.parent, env=env())
+                       "--out", str(out), "--workers", str(workers)], cwd=course.parent,
+                      env=env(template))
     if run.returncode != 0:
         raise RuntimeError(f"autograder batch failed:\n{run.text()[-3000:]}")
     db = sqlite3.connect(out / "gradebook.sqlite")
@@ -109,24 +116,36 @@ def nbgrader(course: Path) -> dict:
             "n": len(starts), "memory": run.peak_tree_mb, "scores": scores}
 
 
-def floor_and_single(runs: int) -> dict:
-    floors, singles, imports, trains = [], [], [], []
+def single_grade(template: bool) -> measure.Run:
     reference_nb = ROOT / "solutions" / A / f"{A}.ipynb"
-    for _ in range(runs):
+    with tempfile.TemporaryDirectory() as tmp:
+        grade = measure.run([str(Path(sys.executable).parent / "autograder"), "grade", A,
+                             str(reference_nb), "--json", f"{tmp}/r.json"], cwd=ROOT,
+                            env=env(template))
+        score = json.loads(Path(f"{tmp}/r.json").read_text())["score"]
+    assert score == 20, f"the reference earned {score}"
+    return grade
+
+
+def floor_and_single(runs: int) -> dict:
+    """The floor (wall and CPU, inside one process) and `autograder grade` of the reference,
+    with the template and without (the whole command's wall time and its tree's CPU)."""
+    figures: dict[str, list[float]] = {k: [] for k in (
+        "import", "train", "floor", "floor_cpu", "single", "single_cpu", "cold", "cold_cpu")}
+    for i in range(runs):
         run = measure.run([sys.executable, "-c", FLOOR], cwd=ROOT, env=env())
         line = next(text for _, text in run.lines if text.startswith("FLOOR"))
-        imported, trained = (float(v) for v in line.split()[1:])
-        imports.append(imported)
-        trains.append(trained)
-        floors.append(imported + trained)
-        with tempfile.TemporaryDirectory() as tmp:
-            grade = measure.run([str(Path(sys.executable).parent / "autograder"), "grade", A,
-                                 str(reference_nb), "--json", f"{tmp}/r.json"], cwd=ROOT, env=env())
-            score = json.loads(Path(f"{tmp}/r.json").read_text())["score"]
-        assert score == 20, f"the reference earned {score}"
-        singles.append(grade.wall)
-    return {"import": statistics.median(imports), "train": statistics.median(trains),
-            "floor": statistics.median(floors), "single": statistics.median(singles)}
+        imported, trained, cpu = (float(v) for v in line.split()[1:])
+        figures["import"].append(imported)
+        figures["train"].append(trained)
+        figures["floor"].append(imported + trained)
+        figures["floor_cpu"].append(cpu)
+        for template in ((True, False) if i % 2 == 0 else (False, True)):
+            grade = single_grade(template)
+            key = "single" if template else "cold"
+            figures[key].append(grade.wall)
+            figures[f"{key}_cpu"].append(grade.cpu)
+    return {k: statistics.median(v) for k, v in figures.items()}
 
 
 def one_run(n: int, workers: int, plain: bool, keep: Path, kit_first: bool) -> dict:
@@ -136,14 +155,17 @@ def one_run(n: int, workers: int, plain: bool, keep: Path, kit_first: bool) -> d
     result: dict = {}
     if kit_first:
         result["kit"] = kit(course, keep / "grades", workers)
+        result["kit_cold"] = kit(course, keep / "grades", workers, template=False)
     result["nbgrader"] = nbgrader(course)
     if not kit_first:
+        result["kit_cold"] = kit(course, keep / "grades", workers, template=False)
         result["kit"] = kit(course, keep / "grades", workers)
-    mismatched = {s: (result["kit"]["scores"].get(s), result["nbgrader"]["scores"].get(s))
-                  for s in notebooks
-                  if result["kit"]["scores"].get(s) != result["nbgrader"]["scores"].get(s)}
-    if mismatched:
-        raise RuntimeError(f"kit and nbgrader disagree (kit, nbgrader): {mismatched}")
+    for other in ("nbgrader", "kit_cold"):
+        mismatched = {s: (result["kit"]["scores"].get(s), result[other]["scores"].get(s))
+                      for s in notebooks
+                      if result["kit"]["scores"].get(s) != result[other]["scores"].get(s)}
+        if mismatched:
+            raise RuntimeError(f"kit and {other} disagree (kit, {other}): {mismatched}")
     if plain:
         other = classroom.new_course(keep / "plain", config=PLAIN_CONFIG)
         classroom.submit(other, notebooks)
@@ -195,13 +217,16 @@ def main() -> None:
     kits = [r["kit"] for r in runs]
     print(f"\n{'':<40} {'latency':>8} {'throughput':>11} {'mem/worker':>10} {'CPU/sub':>8}")
     print(summarise(f"autograder batch --workers {args.workers}", kits, kits))
+    print(summarise("  the same, no template (before)", [r["kit_cold"] for r in runs], kits))
     print(summarise("nbgrader autograde (course)", [r["nbgrader"] for r in runs], kits))
     if args.plain:
         print(summarise("nbgrader autograde (default, no grade)", [r["plain"] for r in runs], kits))
     print(f"\nfloor: import TensorFlow {floor['import']:.1f} s + reference training "
-          f"{floor['train']:.1f} s = {floor['floor']:.1f} s")
-    print(f"single `autograder grade` of the reference: {floor['single']:.1f} s = "
-          f"{floor['single'] / floor['floor']:.2f}x the floor")
+          f"{floor['train']:.1f} s = {floor['floor']:.1f} s (CPU {floor['floor_cpu']:.1f} s)")
+    for key, name in (("single", "with the template"), ("cold", "no template (before)")):
+        print(f"single `autograder grade` of the reference, {name}: {floor[key]:.1f} s = "
+              f"{floor[key] / floor['floor']:.2f}x the floor; CPU {floor[key + '_cpu']:.1f} s = "
+              f"{floor[key + '_cpu'] / floor['floor_cpu']:.2f}x the floor's")
     figures = {"workers": args.workers, "cores": os.cpu_count(), "runs": runs, "floor": floor}
     if args.save:
         args.save.write_text(json.dumps(figures, indent=1) + "\n")
