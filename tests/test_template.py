@@ -359,3 +359,32 @@ def test_a_command_runs_in_a_fork_of_the_template(tmp_path, how, code):
     assert fields["secret"] == "delegated-secret-9d2e"
     assert fields["D's workers come from the template"] == "True"
     assert fields["secret in the template"] == "False"
+
+
+def test_nbgrader_grades_each_notebook_in_a_fork_of_one_template(monkeypatch):
+    """nbgrader's preprocessors grade through ``grade_notebook``: with a template, each notebook
+    is a delegate of it (no `python -m autograder` per notebook, no TensorFlow import per
+    notebook); the result is the same, and the time limit still holds."""
+    import subprocess
+
+    import nbformat
+
+    from autograder.nbgrader import grade
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError("graded by a fresh process, not by the template")
+
+    solution = nbformat.read(ROOT / "solutions" / "losses" / "losses.ipynb", 4)
+    stub = nbformat.read(ROOT / "assignments" / "losses" / "losses.ipynb", 4)
+    monkeypatch.setattr(grade.subprocess, "run", no_subprocess)
+    full, problem = grade.grade_notebook("losses", solution)
+    assert problem == "" and full["score"] == full["max_score"] > 0
+    empty, problem = grade.grade_notebook("losses", stub)
+    assert problem == "" and empty["score"] == 0
+    results, problem = grade.grade_notebook("losses", solution, timeout=0.5)
+    assert results is None and problem == "grading took longer than 0.5 s and was stopped"
+    # A course that names another Python gets a process of that Python.
+    monkeypatch.setattr(grade.subprocess, "run", lambda command, **kw: subprocess.CompletedProcess(
+        command, 2, "", "autograder: error: that Python was used\n"))
+    results, problem = grade.grade_notebook("losses", stub, python="/other/python3")
+    assert results is None and problem.endswith("that Python was used")

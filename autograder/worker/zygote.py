@@ -553,16 +553,18 @@ class Template:
             raise Unavailable("the template sent no pidfd")
         return Launched(int(message["pid"]), got[0], exit_r)
 
-    def fork_delegate(self, call: str, args: list[Any], extras: tuple[int, ...] = ()) -> Delegate:
+    def fork_delegate(self, call: str, args: list[Any], extras: tuple[int, ...] = (), *,
+                      stdio: tuple[int, int, int] | None = None,
+                      cwd: str | None = None) -> Delegate:
         """Start ``call`` (``"module:function"``) with ``args`` in a fork of the template, as this
-        process: its environment, folder, arguments and standard streams; ``extras`` are
-        descriptors it gets too (their numbers in the fork are passed after ``args``). Raises
-        :class:`Unavailable` if the template cannot fork it."""
+        process: its environment, folder (or ``cwd``), arguments and standard streams (or
+        ``stdio``); ``extras`` are descriptors it gets too (their numbers in the fork are passed
+        after ``args``). Raises :class:`Unavailable` if the template cannot fork it."""
         payload_r, payload_w = os.pipe()
         exit_r, exit_w = os.pipe()
         served, mine = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         null = os.open(os.devnull, os.O_RDWR)
-        stdio = [fd if _is_open(fd) else null for fd in (0, 1, 2)]
+        stdio = stdio or tuple(fd if _is_open(fd) else null for fd in (0, 1, 2))
         passed = [*stdio, payload_r, exit_w, served.fileno(), mine.fileno(), *extras]
         try:
             with self._lock:
@@ -581,7 +583,7 @@ class Template:
                 os.close(fd)
             served.close()
             mine.close()
-        payload = json.dumps({"env": {**os.environ, ENV_DELEGATE: "1"}, "cwd": os.getcwd(),
+        payload = json.dumps({"env": {**os.environ, ENV_DELEGATE: "1"}, "cwd": cwd or os.getcwd(),
                               "argv": sys.argv, "path": sys.path, "call": call,
                               "args": args}).encode()
         with contextlib.suppress(BrokenPipeError):
