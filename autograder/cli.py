@@ -71,6 +71,10 @@ def main() -> None:
 def grade(assignment: str, path: Path, json_out: Path | None, html_out: Path | None,
           call_timeout: float | None) -> None:
     """Grade one submission (a .ipynb, a .py, or a folder holding one) for ASSIGNMENT."""
+    try:
+        manifest.get(assignment)  # a mistyped name is said at once, before TensorFlow loads
+    except manifest.UnknownAssignment as exc:
+        fail(str(exc))
     in_template()
     from dataclasses import replace
 
