@@ -35,7 +35,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -342,49 +341,38 @@ def main() -> None:
 
 # --- the grader's side ------------------------------------------------------------------------
 
-class Launched:
-    """A worker's launcher forked by the template: what ``subprocess.Popen`` gives, for it."""
+class _Forked:
+    """A fork of the template whose exit status arrives on a pipe (its parent is the template,
+    not us): 4 bytes of ``waitpid`` status, then the end of the pipe."""
 
     def __init__(self, pid: int, pidfd: int, exit_r: int):
         self.pid = pid
         self._pidfd = pidfd
         self._exit_r = exit_r
-        self._data = b""
-        self.returncode: int | None = None
+        self._status = b""
+        self._ended = False
+        self._exitcode: int | None = None  # None once ended: the status was lost
 
-    def _collect(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while self.returncode is None:
-            wait = max(0.0, deadline - time.monotonic())
-            if not select.select([self._exit_r], [], [], wait)[0]:
+    UNTIL_END = False  # whether ended means the pipe's end too, not just the status read
+
+    def _collect(self, timeout: float | None) -> bool:
+        """Read the status, waiting at most ``timeout`` seconds; False if it is still running."""
+        while not self._ended and self._exit_r >= 0:
+            if not select.select([self._exit_r], [], [], timeout)[0]:
                 return False
-            chunk = os.read(self._exit_r, 64)
-            self._data += chunk
-            if not chunk:
-                if len(self._data) >= 4:
-                    status = struct.unpack("i", self._data[:4])[0]
-                    self.returncode = os.waitstatus_to_exitcode(status)
-                else:  # the launcher itself was killed before it could say how the worker ended
-                    self.returncode = -signal.SIGKILL
-                os.close(self._exit_r)
-                self._exit_r = -1
+            chunk = os.read(self._exit_r, max(1, 4 - len(self._status)))
+            if len(self._status) < 4:
+                self._status += chunk
+            if len(self._status) == 4 and self._exitcode is None:
+                self._exitcode = os.waitstatus_to_exitcode(struct.unpack("i", self._status)[0])
+            if not chunk or (len(self._status) == 4 and not self.UNTIL_END):
+                self._ended = True
+                if len(self._status) < 4:
+                    self._lost(timeout)
         return True
 
-    def poll(self) -> int | None:
-        self._collect(0.0)
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        if not self._collect(1e9 if timeout is None else timeout):
-            raise subprocess.TimeoutExpired("autograder worker", timeout or 0.0)
-        assert self.returncode is not None
-        return self.returncode
-
-    def kill_group(self) -> None:
-        """Kill the launcher's process group (it leads its own session), if it still runs."""
-        if self._pidfd >= 0 and not select.select([self._pidfd], [], [], 0)[0]:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, signal.SIGKILL)
+    def _lost(self, timeout: float | None) -> None:
+        """The pipe ended without a status."""
 
     def close(self) -> None:
         for name in ("_pidfd", "_exit_r"):
@@ -394,7 +382,38 @@ class Launched:
                 setattr(self, name, -1)
 
 
-class Delegate:
+class Launched(_Forked):
+    """A worker's launcher forked by the template: what ``subprocess.Popen`` gives, for it.
+    It writes the status itself, just before it exits: ended is when its end of the pipe
+    closes."""
+
+    UNTIL_END = True
+
+    def _lost(self, timeout: float | None) -> None:
+        self._exitcode = -signal.SIGKILL  # the launcher was killed before it could report
+
+    @property
+    def returncode(self) -> int | None:
+        return self._exitcode if self._ended else None
+
+    def poll(self) -> int | None:
+        self._collect(0.0)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if not self._collect(timeout):
+            raise subprocess.TimeoutExpired("autograder worker", timeout or 0.0)
+        assert self._exitcode is not None
+        return self._exitcode
+
+    def kill_group(self) -> None:
+        """Kill the launcher's process group (it leads its own session), if it still runs."""
+        if self._pidfd >= 0 and not select.select([self._pidfd], [], [], 0)[0]:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+
+
+class Delegate(_Forked):
     """A fork of the template running a command's work: what ``multiprocessing.Process`` gives
     (``is_alive``, ``sentinel``, ``exitcode``, ``join``, ``terminate``, ``kill``), for it.
 
@@ -403,13 +422,8 @@ class Delegate:
     """
 
     def __init__(self, pid: int, pidfd: int, exit_r: int, payload_w: int):
-        self.pid = pid
-        self._pidfd = pidfd
-        self._exit_r = exit_r
+        super().__init__(pid, pidfd, exit_r)
         self._payload_w = payload_w
-        self._status = b""
-        self._ended = False
-        self._exitcode: int | None = None
 
     @property
     def exitcode(self) -> int | None:
@@ -422,20 +436,9 @@ class Delegate:
         """Readable once the fork has ended (or the template that reports it has)."""
         return self._exit_r
 
-    def _collect(self, timeout: float | None) -> bool:
-        while not self._ended and self._exit_r >= 0:
-            if not select.select([self._exit_r], [], [], timeout)[0]:
-                return False
-            chunk = os.read(self._exit_r, 4 - len(self._status))
-            self._status += chunk
-            if len(self._status) == 4:
-                self._exitcode = os.waitstatus_to_exitcode(struct.unpack("i", self._status)[0])
-                self._ended = True
-            elif not chunk:
-                self._ended = True  # the template died: the fork's status is lost
-                if self._pidfd >= 0:
-                    select.select([self._pidfd], [], [], timeout)
-        return True
+    def _lost(self, timeout: float | None) -> None:
+        if self._pidfd >= 0:  # the template died: wait for the fork itself
+            select.select([self._pidfd], [], [], timeout)
 
     def is_alive(self) -> bool:
         return not self._collect(0)
@@ -461,11 +464,10 @@ class Delegate:
 
     def close(self) -> None:
         """Let go of the fork: one that still runs ends, as its payload pipe closes."""
-        for name in ("_payload_w", "_pidfd", "_exit_r"):
-            fd = getattr(self, name)
-            if fd >= 0:
-                os.close(fd)
-                setattr(self, name, -1)
+        if self._payload_w >= 0:
+            os.close(self._payload_w)
+            self._payload_w = -1
+        super().close()
 
 
 class Template:
