@@ -71,14 +71,18 @@ def main() -> None:
 def grade(assignment: str, path: Path, json_out: Path | None, html_out: Path | None,
           call_timeout: float | None) -> None:
     """Grade one submission (a .ipynb, a .py, or a folder holding one) for ASSIGNMENT."""
-    try:
-        manifest.get(assignment)  # a mistyped name is said at once, before TensorFlow loads
-    except manifest.UnknownAssignment as exc:
+    from autograder.grading.hidden import SecretError, course_secret
+    from autograder.submission.load import SubmissionError, load
+
+    try:  # what cannot be graded is said at once, before TensorFlow loads
+        manifest.get(assignment)
+        load(path, assignment)
+        course_secret()
+    except (manifest.UnknownAssignment, SubmissionError, SecretError) as exc:
         fail(str(exc))
     in_template()
     from dataclasses import replace
 
-    from autograder.grading.hidden import SecretError
     from autograder.grading.report import print_report
     from autograder.grading.run import SuiteMissing, exit_without_teardown
     from autograder.grading.run import grade as run_grade
@@ -224,17 +228,20 @@ def gradescope(assignment: str, out: Path) -> None:
 def gradescope_run(assignment: str, root: Path) -> None:
     """Grade the submission in ROOT/submission/ and write ROOT/results/results.json (what the
     package's run_autograder runs on Gradescope)."""
-    in_template()
     from autograder.export import runner
-    from autograder.grading.run import exit_without_teardown
 
-    try:
-        results = runner.run(assignment=assignment, root=root)
+    try:  # what cannot be graded is answered at once, before TensorFlow loads
+        results = runner.check(assignment=assignment, root=root)
+        if results is None:
+            in_template()
+            results = runner.run(assignment=assignment, root=root)
     except manifest.UnknownAssignment as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"{exc.filename or root}: {exc.strerror}")
     click.echo(f"{results['score']:g} / {results['max_score']:g}")
+    from autograder.grading.run import exit_without_teardown
+
     exit_without_teardown(0)
 
 

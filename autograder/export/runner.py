@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from autograder import manifest
-from autograder.grading.hidden import SecretError
+from autograder.grading.hidden import SecretError, course_secret
 from autograder.grading.results import GradeResult, write_json
-from autograder.submission.load import SubmissionError
+from autograder.submission.load import SubmissionError, load
 
 SUFFIXES = (".ipynb", ".py")
 _SKIP = ("__MACOSX", ".ipynb_checkpoints", "__pycache__")
@@ -74,6 +74,31 @@ def unusable(assignment: str, why: str, seconds: float) -> dict[str, Any]:
             "stdout_visibility": "hidden", "tests": []}
 
 
+def _why_not(assignment: str, root: Path, exc: SubmissionError | SecretError,
+             seconds: float) -> dict[str, Any]:
+    if isinstance(exc, SecretError):
+        return unusable(assignment, f"The autograder is set up wrongly ({exc}); this is not "
+                        "your fault: tell your instructor.", seconds)
+    folder = str(Path(root) / "submission")
+    text = str(exc).replace(f"{folder}/", "").replace(folder, "your submission")
+    return unusable(assignment, f"Not graded: {text}", seconds)
+
+
+def check(*, assignment: str, root: Path) -> dict[str, Any] | None:
+    """If ``<root>/submission`` cannot be graded (see :func:`run`), write the results that say
+    why and return them, without starting the worker; else None."""
+    manifest.get(assignment)
+    start = time.monotonic()
+    try:
+        load(find_submission(Path(root) / "submission", assignment), assignment)
+        course_secret()
+    except (SubmissionError, SecretError) as exc:
+        results = _why_not(assignment, root, exc, time.monotonic() - start)
+        write_json(results, Path(root) / "results" / "results.json")
+        return results
+    return None
+
+
 def run(*, assignment: str, root: Path) -> dict[str, Any]:
     """Grade ``<root>/submission`` and write ``<root>/results/results.json``; returns it."""
     from autograder.grading.run import grade
@@ -84,13 +109,8 @@ def run(*, assignment: str, root: Path) -> dict[str, Any]:
     try:
         path = find_submission(Path(root) / "submission", assignment)
         result = grade(assignment=assignment, submission=path, leaderboard=True)
-    except SubmissionError as exc:
-        folder = str(Path(root) / "submission")
-        text = str(exc).replace(f"{folder}/", "").replace(folder, "your submission")
-        results = unusable(assignment, f"Not graded: {text}", time.monotonic() - start)
-    except SecretError as exc:
-        results = unusable(assignment, f"The autograder is set up wrongly ({exc}); this is not "
-                           "your fault: tell your instructor.", time.monotonic() - start)
+    except (SubmissionError, SecretError) as exc:
+        results = _why_not(assignment, root, exc, time.monotonic() - start)
     except Exception as exc:  # the grader's own failure: the student is told it is not theirs
         traceback.print_exc(file=sys.stderr)  # Gradescope shows this log to the instructor
         line = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
