@@ -72,6 +72,11 @@ def assert_model_earns(result: GradeResult) -> None:
     assert result.score >= 5, out  # build_model's 1 + 4 points
 
 
+# Markers of the processes a submission leaves behind, unique to this run: another run of these
+# tests (tests/test_nonroot.py's, say) may be leaving its own at the same time.
+RUN = f"{os.getpid() % 100000:05d}"
+
+
 def processes_named(marker: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -107,14 +112,14 @@ def daemon(marker):
 
 
 def test_endless_loops_and_printing_are_stopped(tmp_path):
-    limits = replace(FAST, call_timeout=4, load_timeout=25, output_bytes=64 * 1024)
-    result = attack(tmp_path, DAEMON, """
-        daemon("agloop1")
+    limits = replace(FAST, call_timeout=4, load_timeout=10, output_bytes=64 * 1024)
+    result = attack(tmp_path, DAEMON, f"""
+        daemon("agloop1{RUN}")
         while True:
             pass
-    """, """
+    """, f"""
         def build_loss(logits, y):
-            daemon("agloop2")
+            daemon("agloop2{RUN}")
             while True:
                 pass
     """, """
@@ -127,21 +132,22 @@ def test_endless_loops_and_printing_are_stopped(tmp_path):
     for test in LOSS_TESTS:
         assert out[test] == "calling build_loss took longer than 4 s and was stopped"
     assert out["test_build_accuracy"] == "calling build_accuracy took longer than 4 s and was stopped"
-    assert any("still running after 25 s, so the grader stopped it and ran the other cells "
+    assert any("still running after 10 s, so the grader stopped it and ran the other cells "
                "without it" in note for note in result.notes), result.notes
     assert "bytes of output dropped" in result.output
     assert len(result.output) < 8 * (64 * 1024 + 300)
     # SIGKILL is sent when the worker is stopped; on a loaded machine the kernel may take a
     # moment to finish them off
-    assert eventually(lambda: processes_named("agloop1") == processes_named("agloop2") == [])
+    assert eventually(lambda: processes_named(f"agloop1{RUN}") == processes_named(f"agloop2{RUN}")
+                      == [])
 
 
 def test_fork_bomb_memory_hog_and_stray_processes_are_contained(tmp_path):
-    result = attack(tmp_path, DAEMON, """
-        daemon("agstray1")
-    """, """
+    result = attack(tmp_path, DAEMON, f"""
+        daemon("agstray1{RUN}")
+    """, f"""
         def build_loss(logits, y):
-            daemon("agstray2")
+            daemon("agstray2{RUN}")
             while True:
                 os.fork()
     """, """
@@ -158,7 +164,8 @@ def test_fork_bomb_memory_hog_and_stray_processes_are_contained(tmp_path):
         assert "a submission may run at most" in out[test] and "processes and threads" in out[test]
     assert out["test_build_accuracy"].startswith("build_accuracy ran out of memory (the limit is 4 "
                                                  "GiB of address space)")
-    assert eventually(lambda: processes_named("agstray1") == processes_named("agstray2") == [])
+    assert eventually(lambda: processes_named(f"agstray1{RUN}")
+                      == processes_named(f"agstray2{RUN}") == [])
 
 
 @pytest.fixture
@@ -473,7 +480,7 @@ def test_as_a_normal_user_the_namespaces_still_isolate(tmp_path):
 @pytest.mark.parametrize("isolate", [True, False], ids=["sandbox", "no-namespaces"])
 def test_nothing_is_left_running_after_a_timeout_or_the_end(tmp_path, isolate):
     limits = replace(FAST, isolate=isolate, call_timeout=2)
-    marker = f"agleft{int(isolate)}"
+    marker = f"agleft{int(isolate)}{RUN}"
     student = proxy(f"""
         daemon("{marker}")
 
