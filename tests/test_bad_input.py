@@ -219,6 +219,10 @@ def test_text_from_the_submission_cannot_break_the_report(tmp_path):
     console = Console(record=True, width=200)
     print_report(result, console=console)
     assert "[/] [red]red[/red]" in console.export_text()
+    narrow = Console(record=True, width=40)  # a path longer than the line is not cut short
+    print_report(result, console=narrow)
+    assert result.submission.endswith("[weird] name.py") and len(result.submission) > 40
+    assert result.submission in narrow.export_text()
 
 
 def _write(path: Path, text: str) -> Path:

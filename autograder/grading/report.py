@@ -15,8 +15,10 @@ def _points(x: float) -> str:
 
 def print_report(result: GradeResult, console: Console | None = None) -> None:
     console = console or Console()
-    table = Table(title=escape(f"{result.assignment}: {result.submission}"), title_justify="left",
-                  show_lines=False, expand=False)
+    # The file's name on a line of its own, never cut short: a table title is, to fit the width.
+    console.print(f"[bold]{escape(result.assignment)}[/]: {escape(result.submission)}",
+                  highlight=False, soft_wrap=True)
+    table = Table(show_lines=False, expand=False)
     table.add_column("", width=2)
     table.add_column("test")
     table.add_column("points", justify="right")
