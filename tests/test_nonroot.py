@@ -31,7 +31,8 @@ def test_the_attack_tests_pass_as_a_normal_user(tmp_path):
         pytest.skip("needs util-linux's unshare with --map-user (2.38 or later)")
     proc = subprocess.run(
         [unshare, "--user", "--map-user=1000", "--map-group=1000", sys.executable, "-m", "pytest",
-         "-v", "-p", "no:cacheprovider", "--strict-markers", "--basetemp", str(tmp_path / "t"),
+         "-v", "-n", "0", "-p", "no:cacheprovider", "--strict-markers",
+         "--basetemp", str(tmp_path / "t"),
          "-rs", "-k", "not fork_bomb", "tests/test_attacks.py"],
         cwd=ROOT, capture_output=True, text=True, timeout=1800)
     summary = proc.stdout[-6000:]
