@@ -301,6 +301,44 @@ def test_a_killed_template_is_replaced(tmp_path):
     assert zygote.shared() is not template
 
 
+
+def test_an_unused_template_ends_and_the_next_worker_comes_from_another(tmp_path, monkeypatch):
+    """A grader in a long-lived process (nbgrader in a Jupyter server) holds no idle template:
+    one unused for AUTOGRADER_TEMPLATE_IDLE seconds ends, and the next worker starts another.
+    A request that meets the ended one is no refusal (no warning, templates still used)."""
+    monkeypatch.setenv(zygote.ENV_IDLE, "1")
+    monkeypatch.setattr(zygote, "_shared", {})
+    monkeypatch.setattr(zygote, "_refused", [])
+    first = zygote.shared()
+    assert first is not None
+    assert first.process.wait(timeout=30) == zygote.IDLE_EXIT
+    with pytest.raises(zygote.Unavailable) as raced:  # a request sent as it was ending
+        first.fork_delegate("time:sleep", [0])
+    assert raced.value.idle
+    zygote.refuse(raced.value)
+    assert not zygote._refused
+    again = student(tmp_path, ANSWER, "again")
+    try:
+        assert again.call("observe")["alive"] is True
+        assert isinstance(again.workers[0].process, zygote.Launched)
+    finally:
+        again.close()
+    assert zygote.shared() is not first and not zygote._refused
+
+
+def test_a_template_does_not_end_while_a_fork_of_it_runs(monkeypatch):
+    monkeypatch.setenv(zygote.ENV_IDLE, "2")
+    template = zygote.Template()
+    try:
+        fork = template.fork_delegate("time:sleep", [4])  # longer than the idle time
+        assert fork.wait(timeout=60) == 0
+        fork.close()
+        assert template.process.poll() is None  # it counts from the fork's end
+        assert template.process.wait(timeout=30) == zygote.IDLE_EXIT
+    finally:
+        template.close()
+
+
 def test_worker_errors_are_still_reported_from_a_fork(tmp_path):
     crashing = student(tmp_path, "import os\ndef observe():\n    os.kill(os.getpid(), 11)\n",
                        "crashing")

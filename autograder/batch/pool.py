@@ -104,7 +104,7 @@ def _start(child: Connection, log: Path | None) -> Any:
             return template.fork_delegate("autograder.batch.pool:serve_forked",
                                           [str(log) if log else None], extras=(child.fileno(),))
         except zygote.Unavailable as exc:
-            zygote.refuse(str(exc))
+            zygote.refuse(exc)
     process = _CONTEXT.Process(target=serve, args=(child, log, os.getpid()), daemon=True,
                                name="autograder-grader")
     process.start()

@@ -173,7 +173,7 @@ class Worker:
                                   fds=dict(zip(("request", "reply", "status", "lifeline",
                                                 "output"), fds, strict=True)))
         except zygote.Unavailable as exc:
-            zygote.refuse(str(exc))
+            zygote.refuse(exc)
             return None
 
     def _drain_output(self) -> None:

@@ -62,7 +62,7 @@ def _in_template(arguments: list[str], cwd: str, timeout: float) -> Any:
             fork = template.fork_delegate("autograder.cli:main", [arguments], cwd=cwd,
                                           stdio=(null.fileno(), out.fileno(), err.fileno()))
         except zygote.Unavailable as exc:
-            zygote.refuse(str(exc))
+            zygote.refuse(exc)
             return None
         try:
             code = fork.wait(timeout)

@@ -35,6 +35,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,25 @@ _warm_threads: list[int] = []  # how many threads ran once everything was import
 
 
 class Unavailable(RuntimeError):
-    """No template: it could not start, or it refused to fork (the reason is the message)."""
+    """No template: it could not start, or it refused to fork (the reason is the message).
+    ``idle``: it had ended by itself after a while unused; the next request starts another."""
+
+    def __init__(self, reason: str, *, idle: bool = False):
+        super().__init__(reason)
+        self.idle = idle
+
+
+IDLE_SECONDS = 600.0  # a template unused this long, with no fork of it running, ends
+IDLE_EXIT = 75  # its exit status then
+ENV_IDLE = "AUTOGRADER_TEMPLATE_IDLE"
+
+
+def idle_seconds() -> float:
+    """How long a template may stay unused (``AUTOGRADER_TEMPLATE_IDLE``, default 600 s)."""
+    try:
+        return max(0.0, float(os.environ.get(ENV_IDLE, IDLE_SECONDS)))
+    except ValueError:
+        return IDLE_SECONDS
 
 
 def threads() -> int:
@@ -146,6 +165,8 @@ class _Loop:
         self.main = sock
         self.clients = [sock]
         self.exits: dict[int, int] = {}  # a delegate's pid -> the pipe its exit status goes to
+        self.children: set[int] = set()  # launchers and delegates not reaped yet
+        self.used = time.monotonic()  # when a request last came, or a fork last ran
         self.baseline = _warm_threads[-1]
         self.wake_r, wake_w = os.pipe()
         os.set_blocking(wake_w, False)
@@ -158,6 +179,8 @@ class _Loop:
                 pid, status = os.waitpid(-1, os.WNOHANG)
                 if pid == 0:
                     return
+                self.children.discard(pid)
+                self.used = time.monotonic()
                 exit_w = self.exits.pop(pid, None)
                 if exit_w is not None:
                     with contextlib.suppress(OSError):
@@ -182,10 +205,15 @@ class _Loop:
         finally:
             os.close(pidfd)
 
+    def idle_for(self) -> float:
+        """Seconds since the template was last used (0 while a fork of it runs)."""
+        return 0.0 if self.children else time.monotonic() - self.used
+
     def spawn(self, sock: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
         pid = os.fork()
         if pid == 0:
             _become_launcher(self, request, fds)
+        self.children.add(pid)
         for fd in fds:
             os.close(fd)
         self.answer(sock, pid)
@@ -196,6 +224,7 @@ class _Loop:
         pid = os.fork()
         if pid == 0:
             _become_delegate(self, given, extras)
+        self.children.add(pid)
         for fd in extras:
             os.close(fd)
         for name, fd in given.items():
@@ -215,6 +244,7 @@ class _Loop:
             sock.close()
             return True
         request, fds = received
+        self.used = time.monotonic()
         self.refuse_if_threads(sock)
         op = request.get("op", "spawn")
         if op == "spawn" and len(fds) == len(FDS):
@@ -229,13 +259,18 @@ class _Loop:
         return True
 
 
-def serve(sock: socket.socket) -> None:
+def serve(sock: socket.socket, idle: float = IDLE_SECONDS) -> None:
     """Fork a launcher (or a delegate) for each request until the grader that started the
-    template closes its end (after ``warm``)."""
+    template closes its end, or until nothing has used it for ``idle`` seconds (after
+    ``warm``). A grader in a long-lived process (nbgrader in a Jupyter server) then holds no
+    idle template, and starts another when it needs one."""
     loop = _Loop(sock)
     while True:
         loop.reap()
-        ready = select.select([loop.wake_r, *loop.clients], [], [], 5.0)[0]
+        if loop.idle_for() >= idle:
+            raise SystemExit(IDLE_EXIT)
+        wait = min(5.0, max(0.05, idle - loop.idle_for()))
+        ready = select.select([loop.wake_r, *loop.clients], [], [], wait)[0]
         for ready_one in ready:
             if ready_one == loop.wake_r:
                 with contextlib.suppress(BlockingIOError):
@@ -333,9 +368,13 @@ def main() -> None:
     # No PR_SET_PDEATHSIG: it follows the thread that started the template, not the grader.
     # The grader's end of the socket closes when the grader ends, however, and then so does this.
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle
+    idle = idle_seconds()
     warm()
     sock.send(json.dumps({"ok": True, "threads": threads()}).encode())
-    serve(sock)
+    try:
+        serve(sock, idle)
+    except SystemExit as exc:
+        os._exit(exc.code if isinstance(exc.code, int) else 1)
     os._exit(0)
 
 
@@ -482,7 +521,7 @@ class Template:
             raise Unavailable("this system cannot pass descriptors or open pidfds")
         self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
-        env.update(WORKER_ENV)
+        env.update(WORKER_ENV, **{ENV_IDLE: str(idle_seconds())})
         try:
             self.process = subprocess.Popen(
                 [*(command or [sys.executable, "-m", "autograder.worker.zygote"]),
@@ -511,15 +550,24 @@ class Template:
         try:
             data, fds, _flags, _addr = socket.recv_fds(self._sock, _MAX_MESSAGE, 1)
         except OSError as exc:
-            self.close()
-            raise Unavailable(f"the template's socket failed ({exc})") from None
+            raise self._gone(f"the template's socket failed ({exc})") from None
         message = json.loads(data.decode("utf-8")) if data else {}
         if not message.get("ok"):
             for fd in fds:
                 os.close(fd)
-            self.close()
-            raise Unavailable(message.get("error") or f"the template ended ({what})")
+            raise self._gone(message.get("error") or f"the template ended ({what})")
         return message, fds
+
+    def _gone(self, reason: str) -> Unavailable:
+        """Close this handle; the error to raise (``idle`` if the template had ended unused)."""
+        idle = False
+        if self.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                idle = self.process.wait(timeout=5) == IDLE_EXIT
+        self.close()
+        if idle:
+            reason = "the template had ended after a while unused"
+        return Unavailable(reason, idle=idle)
 
     @property
     def alive(self) -> bool:
@@ -542,8 +590,7 @@ class Template:
                 try:
                     socket.send_fds(self._sock, [json.dumps(request).encode()], passed)
                 except OSError as exc:
-                    self.close()
-                    raise Unavailable(f"the template is gone ({exc})") from None
+                    raise self._gone(f"the template is gone ({exc})") from None
                 message, got = self._reply(30.0, "fork")
         except BaseException:
             os.close(exit_r)
@@ -573,8 +620,7 @@ class Template:
                 try:
                     socket.send_fds(self._sock, [json.dumps({"op": "delegate"}).encode()], passed)
                 except OSError as exc:
-                    self.close()
-                    raise Unavailable(f"the template is gone ({exc})") from None
+                    raise self._gone(f"the template is gone ({exc})") from None
                 message, got = self._reply(30.0, "fork")
         except BaseException:
             for fd in (payload_w, exit_r):
@@ -658,13 +704,16 @@ def shared() -> Template | None:
         try:
             template = _shared[os.getpid()] = Template()
         except (Unavailable, OSError) as exc:
-            refuse(str(exc))
+            refuse(exc if isinstance(exc, Unavailable) else str(exc))
             return None
         return template
 
 
-def refuse(reason: str) -> None:
-    """Give up on templates in this process, saying why once."""
+def refuse(reason: str | Unavailable) -> None:
+    """Give up on templates in this process, saying why once; but a template that had ended
+    unused (see :func:`serve`) is no reason: the next request starts another."""
+    if isinstance(reason, Unavailable) and reason.idle:
+        return
     if not _refused:
         _refused.append(reason)
         with contextlib.suppress(OSError, ValueError):
@@ -688,7 +737,7 @@ def delegate(call: str, args: list[Any]) -> int | None:
     try:
         return template.delegate(call, args)
     except Unavailable as exc:
-        refuse(str(exc))
+        refuse(exc)
         return None
 
 
