@@ -27,9 +27,11 @@ import json
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+# numpy is imported once inputs are drawn: `autograder grade` checks the secret without it.
+if TYPE_CHECKING:
+    import numpy as np
 
 ENV_SECRET = "AUTOGRADER_SECRET"
 ENV_SECRET_FILE = "AUTOGRADER_SECRET_FILE"
@@ -113,4 +115,6 @@ class Hidden:
         return int.from_bytes(digest[:8], "big")
 
     def rng(self, purpose: str) -> np.random.Generator:
+        import numpy as np
+
         return np.random.default_rng(self.seed(purpose))
