@@ -284,6 +284,16 @@ def test_a_template_whose_threads_started_refuses_and_workers_start_afresh(tmp_p
     assert err.count("no warm template") == 1 and "thread pools have started" in err
 
 
+def assert_a_forked_worker_answers(tmp_path: Path) -> None:
+    """A new worker, forked from this process's template (not started afresh), answers."""
+    again = student(tmp_path, ANSWER, "again")
+    try:
+        assert again.call("observe")["alive"] is True
+        assert isinstance(again.workers[0].process, zygote.Launched)
+    finally:
+        again.close()
+
+
 def test_a_killed_template_is_replaced(tmp_path):
     template = zygote.shared()
     assert template is not None
@@ -292,14 +302,8 @@ def test_a_killed_template_is_replaced(tmp_path):
     deadline = time.monotonic() + 5
     while template.alive and time.monotonic() < deadline:
         time.sleep(0.05)
-    again = student(tmp_path, ANSWER, "again")
-    try:
-        assert again.call("observe")["alive"] is True
-        assert isinstance(again.workers[0].process, zygote.Launched)
-    finally:
-        again.close()
+    assert_a_forked_worker_answers(tmp_path)
     assert zygote.shared() is not template
-
 
 
 def test_an_unused_template_ends_and_the_next_worker_comes_from_another(tmp_path, monkeypatch):
@@ -317,12 +321,7 @@ def test_an_unused_template_ends_and_the_next_worker_comes_from_another(tmp_path
     assert raced.value.idle
     zygote.refuse(raced.value)
     assert not zygote._refused
-    again = student(tmp_path, ANSWER, "again")
-    try:
-        assert again.call("observe")["alive"] is True
-        assert isinstance(again.workers[0].process, zygote.Launched)
-    finally:
-        again.close()
+    assert_a_forked_worker_answers(tmp_path)
     assert zygote.shared() is not first and not zygote._refused
 
 
