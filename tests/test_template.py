@@ -221,6 +221,22 @@ ANSWER = """
 """
 
 
+
+def test_a_worker_collects_its_own_garbage_but_never_walks_the_templates_objects(tmp_path):
+    """The template's objects are frozen before the fork (a collection in the worker would
+    touch, and so copy, every page of them); the worker's collector runs for its own."""
+    probe = student(tmp_path, """
+        import gc
+
+        def observe():
+            return {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
+    """, "gc")
+    try:
+        seen = probe.call("observe")
+    finally:
+        probe.close()
+    assert seen["enabled"] and seen["frozen"] > 100_000, seen
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox (pid namespaces) needs root here")
 def test_a_worker_cannot_reach_the_template_or_the_next_worker(tmp_path):
     template = zygote.shared()
