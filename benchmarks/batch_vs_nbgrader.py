@@ -27,7 +27,8 @@ submissions graded at once), the CPU seconds per submission (all processes of th
 the throughput, it hardly depends on what else the machine runs) and the kit's throughput as a
 multiple of that one. Then the floor of a single grade: a fresh Python importing TensorFlow plus
 the reference solution's own training run, next to ``autograder grade`` of the reference notebook.
-Every figure is the median over ``--runs``.
+Every figure is the median over ``--runs`` (those of one grade and the floor: over
+``--single-runs``).
 """
 
 from __future__ import annotations
@@ -188,6 +189,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--submissions", type=int, default=20)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--single-runs", type=int, default=5,
+                        help="Runs of the floor and of one grade, with and without the template "
+                             "(medians; one grade varies by a tenth of the floor between runs).")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-plain-nbgrader", dest="plain", action="store_false")
     parser.add_argument("--keep", type=Path, default=None,
@@ -213,7 +217,7 @@ def main() -> None:
             load = os.getloadavg()[0]
             print(f"run {i + 1}/{args.runs}: {time.monotonic() - started:.0f} s, load {load:.2f}; "
                   f"{rates}; kit and nbgrader agree on every score", flush=True)
-    floor = floor_and_single(args.runs)
+    floor = floor_and_single(args.single_runs)
     kits = [r["kit"] for r in runs]
     print(f"\n{'':<40} {'latency':>8} {'throughput':>11} {'mem/worker':>10} {'CPU/sub':>8}")
     print(summarise(f"autograder batch --workers {args.workers}", kits, kits))
