@@ -71,14 +71,21 @@ def main() -> None:
 def grade(assignment: str, path: Path, json_out: Path | None, html_out: Path | None,
           call_timeout: float | None) -> None:
     """Grade one submission (a .ipynb, a .py, or a folder holding one) for ASSIGNMENT."""
+    from autograder.worker import zygote
+
+    try:
+        manifest.get(assignment)  # a mistyped name is said at once, before anything starts
+    except manifest.UnknownAssignment as exc:
+        fail(str(exc))
+    zygote.start()  # TensorFlow's import begins; what cannot be graded is said meanwhile
     from autograder.grading.hidden import SecretError, course_secret
     from autograder.submission.load import SubmissionError, load
 
-    try:  # what cannot be graded is said at once, before TensorFlow loads
-        manifest.get(assignment)
+    try:
         load(path, assignment)
         course_secret()
-    except (manifest.UnknownAssignment, SubmissionError, SecretError) as exc:
+    except (SubmissionError, SecretError) as exc:
+        zygote.discard()
         fail(str(exc))
     in_template()
     from dataclasses import replace
@@ -228,16 +235,24 @@ def gradescope(assignment: str, out: Path) -> None:
 def gradescope_run(assignment: str, root: Path) -> None:
     """Grade the submission in ROOT/submission/ and write ROOT/results/results.json (what the
     package's run_autograder runs on Gradescope)."""
-    from autograder.export import runner
+    from autograder.worker import zygote
 
-    try:  # what cannot be graded is answered at once, before TensorFlow loads
-        results = runner.check(assignment=assignment, root=root)
-        if results is None:
-            in_template()
-            results = runner.run(assignment=assignment, root=root)
+    try:
+        manifest.get(assignment)
     except manifest.UnknownAssignment as exc:
         fail(str(exc))
+    zygote.start()  # TensorFlow's import begins; what cannot be graded is answered meanwhile
+    from autograder.export import runner
+
+    try:
+        results = runner.check(assignment=assignment, root=root)
+        if results is not None:
+            zygote.discard()
+        else:
+            in_template()
+            results = runner.run(assignment=assignment, root=root)
     except OSError as exc:
+        zygote.discard()
         fail(f"{exc.filename or root}: {exc.strerror}")
     click.echo(f"{results['score']:g} / {results['max_score']:g}")
     from autograder.grading.run import exit_without_teardown

@@ -441,3 +441,15 @@ def test_nbgrader_grades_each_notebook_in_a_fork_of_one_template(monkeypatch):
         command, 2, "", "autograder: error: that Python was used\n"))
     results, problem = grade.grade_notebook("losses", stub, python="/other/python3")
     assert results is None and problem.endswith("that Python was used")
+
+
+def test_a_template_started_early_is_ended_when_there_is_nothing_to_grade(monkeypatch):
+    """`autograder grade` starts the template first and checks its input meanwhile; input it
+    cannot grade ends the template at once, not after TensorFlow's import."""
+    monkeypatch.setattr(zygote, "_shared", {})
+    monkeypatch.setattr(zygote, "_refused", [])
+    zygote.start()
+    template = zygote._shared[os.getpid()]
+    assert template.process is not None and template.process.poll() is None  # importing
+    zygote.discard()
+    assert template.process.poll() is not None and os.getpid() not in zygote._shared

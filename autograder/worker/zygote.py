@@ -524,9 +524,10 @@ class Template:
 
     START_TIMEOUT = 120.0
 
-    def __init__(self, command: list[str] | None = None) -> None:
+    def __init__(self, command: list[str] | None = None, *, wait: bool = True) -> None:
         """Start a template (``command``, given the socket's descriptor number as its last
-        argument, stands in for ``python -m autograder.worker.zygote`` in tests)."""
+        argument, stands in for ``python -m autograder.worker.zygote`` in tests) and, if
+        ``wait``, wait until it is ready (else the first request waits)."""
         if not hasattr(socket, "send_fds") or not hasattr(os, "pidfd_open"):
             raise Unavailable("this system cannot pass descriptors or open pidfds")
         self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -543,14 +544,23 @@ class Template:
             theirs.close()
         self._lock = threading.Lock()
         self._parent = 0
-        self.threads = int(self._reply(self.START_TIMEOUT, "start")[0].get("threads", 0))
+        self.threads = 0  # how many threads it runs, once ready
+        self._ready = False
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Wait until the template has imported everything; raises :class:`Unavailable`."""
+        if not self._ready:
+            self.threads = int(self._reply(self.START_TIMEOUT, "start")[0].get("threads", 0))
+            self._ready = True
 
     @classmethod
     def attached(cls, sock: socket.socket) -> Template:
         """The handle of a delegate on the template it was forked from (its parent)."""
         template = cls.__new__(cls)
         template._sock, template.process, template._lock = sock, None, threading.Lock()
-        template._parent, template.threads = os.getppid(), 0
+        template._parent, template.threads, template._ready = os.getppid(), 0, True
         return template
 
     def _reply(self, timeout: float, what: str) -> tuple[dict[str, Any], list[int]]:
@@ -597,6 +607,7 @@ class Template:
         request = {"config": config, "env": env, "cwd": cwd}
         try:
             with self._lock:
+                self.wait_ready()
                 try:
                     socket.send_fds(self._sock, [json.dumps(request).encode()], passed)
                 except OSError as exc:
@@ -627,6 +638,7 @@ class Template:
         passed = [*stdio, payload_r, exit_w, served.fileno(), mine.fileno(), *extras]
         try:
             with self._lock:
+                self.wait_ready()
                 try:
                     socket.send_fds(self._sock, [json.dumps({"op": "delegate"}).encode()], passed)
                 except OSError as exc:
@@ -702,21 +714,44 @@ def enabled() -> bool:
     return os.environ.get("AUTOGRADER_TEMPLATE", "1") != "0" and sys.platform.startswith("linux")
 
 
-def shared() -> Template | None:
-    """This process's template, started at the first call; None where there can be none (the
-    first refusal is said on stderr once, and workers then start afresh)."""
+def shared(*, wait: bool = True) -> Template | None:
+    """This process's template, started at the first call and, if ``wait``, ready; None where
+    there can be none (the first refusal is said on stderr once, and workers then start
+    afresh)."""
     if not enabled() or _refused:
         return None
     with _guard:
         template = _shared.get(os.getpid())
-        if template is not None and template.alive:
-            return template
+        if template is None or not template.alive:
+            try:
+                template = _shared[os.getpid()] = Template(wait=False)
+            except OSError as exc:
+                refuse(str(exc))
+                return None
+    if wait:
         try:
-            template = _shared[os.getpid()] = Template()
-        except (Unavailable, OSError) as exc:
-            refuse(exc if isinstance(exc, Unavailable) else str(exc))
+            with template._lock:
+                template.wait_ready()
+        except Unavailable as exc:
+            refuse(exc)
             return None
-        return template
+    return template
+
+
+def start() -> None:
+    """Start this process's template and go on while it imports TensorFlow (a command checks
+    its input meanwhile); nothing in a delegate, or where there is no template."""
+    if not delegated():
+        shared(wait=False)
+
+
+def discard() -> None:
+    """End the template this process started, if any: a command that found nothing to grade
+    does not leave it to finish TensorFlow's import."""
+    with _guard:
+        template = _shared.pop(os.getpid(), None)
+    if template is not None and template.process is not None:
+        template.close()
 
 
 def refuse(reason: str | Unavailable) -> None:
