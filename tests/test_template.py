@@ -453,3 +453,12 @@ def test_a_template_started_early_is_ended_when_there_is_nothing_to_grade(monkey
     assert template.process is not None and template.process.poll() is None  # importing
     zygote.discard()
     assert template.process.poll() is not None and os.getpid() not in zygote._shared
+
+
+def test_a_system_that_cannot_pass_descriptors_has_no_template_and_says_so(monkeypatch, capfd):
+    monkeypatch.setattr(zygote, "_shared", {})
+    monkeypatch.setattr(zygote, "_refused", [])
+    monkeypatch.delattr(zygote.socket, "send_fds")
+    zygote.start()  # `autograder grade` goes on, and its workers start afresh
+    assert zygote.shared() is None
+    assert "cannot pass descriptors" in capfd.readouterr().err

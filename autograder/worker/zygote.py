@@ -68,7 +68,8 @@ ENV_IDLE = "AUTOGRADER_TEMPLATE_IDLE"
 
 
 def idle_seconds() -> float:
-    """How long a template may stay unused (``AUTOGRADER_TEMPLATE_IDLE``, default 600 s)."""
+    """How long a template may stay unused (``AUTOGRADER_TEMPLATE_IDLE``, default 600 s; 0:
+    for ever)."""
     try:
         return max(0.0, float(os.environ.get(ENV_IDLE, IDLE_SECONDS)))
     except ValueError:
@@ -270,15 +271,15 @@ class _Loop:
 
 def serve(sock: socket.socket, idle: float = IDLE_SECONDS) -> None:
     """Fork a launcher (or a delegate) for each request until the grader that started the
-    template closes its end, or until nothing has used it for ``idle`` seconds (after
-    ``warm``). A grader in a long-lived process (nbgrader in a Jupyter server) then holds no
+    template closes its end, or until nothing has used it for ``idle`` seconds (if more than 0;
+    after ``warm``). A grader in a long-lived process (nbgrader in a Jupyter server) then holds no
     idle template, and starts another when it needs one."""
     loop = _Loop(sock)
     while True:
         loop.reap()
-        if loop.idle_for() >= idle:
+        if 0 < idle <= loop.idle_for():
             raise SystemExit(IDLE_EXIT)
-        wait = min(5.0, max(0.05, idle - loop.idle_for()))
+        wait = min(5.0, max(0.05, idle - loop.idle_for())) if idle > 0 else 5.0
         ready = select.select([loop.wake_r, *loop.clients], [], [], wait)[0]
         for ready_one in ready:
             if ready_one == loop.wake_r:
@@ -725,8 +726,8 @@ def shared(*, wait: bool = True) -> Template | None:
         if template is None or not template.alive:
             try:
                 template = _shared[os.getpid()] = Template(wait=False)
-            except OSError as exc:
-                refuse(str(exc))
+            except (Unavailable, OSError) as exc:
+                refuse(exc if isinstance(exc, Unavailable) else str(exc))
                 return None
     if wait:
         try:
@@ -760,7 +761,7 @@ def refuse(reason: str | Unavailable) -> None:
     if isinstance(reason, Unavailable) and reason.idle:
         return
     if not _refused:
-        _refused.append(reason)
+        _refused.append(str(reason))
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.write(f"autograder: warning: no warm template ({reason}); every worker "
                              "starts afresh, importing TensorFlow\n")
