@@ -98,13 +98,10 @@ def _start(child: Connection, log: Path | None) -> Any:
     """A grader process serving ``child``: a fork of the warm template where there is one (it
     has imported TensorFlow already, and its pages are shared with the workers), otherwise a
     fresh Python process."""
-    template = zygote.shared() if not zygote.delegated() else None
-    if template is not None:
-        try:
-            return template.fork_delegate("autograder.batch.pool:serve_forked",
-                                          [str(log) if log else None], extras=(child.fileno(),))
-        except zygote.Unavailable as exc:
-            zygote.refuse(exc)
+    forked = zygote.fork_delegate("autograder.batch.pool:serve_forked",
+                                  [str(log) if log else None], extras=(child.fileno(),))
+    if forked is not None:
+        return forked
     process = _CONTEXT.Process(target=serve, args=(child, log, os.getpid()), daemon=True,
                                name="autograder-grader")
     process.start()

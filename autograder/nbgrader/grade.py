@@ -53,16 +53,11 @@ def _in_template(arguments: list[str], cwd: str, timeout: float) -> Any:
     TensorFlow for each notebook. None where there is no template."""
     from autograder.worker import zygote
 
-    template = zygote.shared() if not zygote.delegated() else None
-    if template is None:
-        return None
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             open(os.devnull, "rb") as null:
-        try:
-            fork = template.fork_delegate("autograder.cli:main", [arguments], cwd=cwd,
-                                          stdio=(null.fileno(), out.fileno(), err.fileno()))
-        except zygote.Unavailable as exc:
-            zygote.refuse(exc)
+        fork = zygote.fork_delegate("autograder.cli:main", [arguments], cwd=cwd,
+                                    stdio=(null.fileno(), out.fileno(), err.fileno()))
+        if fork is None:
             return None
         try:
             code = fork.wait(timeout)
@@ -75,5 +70,5 @@ def _in_template(arguments: list[str], cwd: str, timeout: float) -> Any:
         out.seek(0)
         err.seek(0)
         return subprocess.CompletedProcess(
-            arguments, 1 if code is None else code if code >= 0 else 128 - code,
+            arguments, 1 if code is None else zygote.exit_status(code),
             out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))

@@ -664,28 +664,6 @@ class Template:
                 view = view[os.write(payload_w, view):]
         return Delegate(int(message["pid"]), got[0] if got else -1, exit_r, payload_w)
 
-    def delegate(self, call: str, args: list[Any]) -> int:
-        """Run ``call`` with ``args`` in a fork of the template (see :meth:`fork_delegate`) and
-        wait for it, passing on SIGINT, SIGTERM and SIGHUP; returns its exit status (128 + N if
-        killed by signal N)."""
-        fork = self.fork_delegate(call, args)
-        saved = {}
-        try:
-            if threading.current_thread() is threading.main_thread():
-                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                    saved[sig] = signal.signal(sig, lambda signum, _frame: fork.signal(signum))
-            code = fork.wait()
-        finally:
-            for sig, handler in saved.items():
-                signal.signal(sig, handler)
-            fork.close()
-        if code is None:
-            with contextlib.suppress(OSError, ValueError):
-                sys.stderr.write("autograder: error: the grading process ended, but its exit "
-                                 "status was lost with the warm template\n")
-            return 1
-        return code if code >= 0 else 128 - code
-
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self._sock.close()
@@ -767,24 +745,56 @@ def refuse(reason: str | Unavailable) -> None:
                              "starts afresh, importing TensorFlow\n")
 
 
-def delegate(call: str, args: list[Any]) -> int | None:
-    """Run ``call(*args)`` in a fork of this process's template (see :meth:`Template.delegate`)
-    and return its exit status; None where there is no template, or in a delegate already: the
-    caller then does the work itself.
-
-    A command that grades delegates so that TensorFlow is imported once, by the template, and
-    the grading process is a fork of it: the command itself never imports TensorFlow.
-    """
-    if delegated() or not enabled():
+def fork_delegate(call: str, args: list[Any], extras: tuple[int, ...] = (), *,
+                  stdio: tuple[int, int, int] | None = None,
+                  cwd: str | None = None) -> Delegate | None:
+    """``call(*args)`` started in a fork of this process's template (see
+    :meth:`Template.fork_delegate`); None where there is no template, or in a delegate already:
+    the caller then does the work another way."""
+    if delegated():
         return None
     template = shared()
     if template is None:
         return None
     try:
-        return template.delegate(call, args)
+        return template.fork_delegate(call, args, extras, stdio=stdio, cwd=cwd)
     except Unavailable as exc:
         refuse(exc)
         return None
+
+
+def exit_status(code: int) -> int:
+    """A fork's exit code as a shell gives it: 128 + N if it was killed by signal N."""
+    return code if code >= 0 else 128 - code
+
+
+def delegate(call: str, args: list[Any]) -> int | None:
+    """Run ``call(*args)`` in a fork of this process's template (see :func:`fork_delegate`) and
+    wait for it, passing on SIGINT, SIGTERM and SIGHUP; return its exit status, or None where
+    there is no template (the caller then does the work itself).
+
+    A command that grades delegates so that TensorFlow is imported once, by the template, and
+    the grading process is a fork of it: the command itself never imports TensorFlow.
+    """
+    fork = fork_delegate(call, args)
+    if fork is None:
+        return None
+    saved = {}
+    try:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                saved[sig] = signal.signal(sig, lambda signum, _frame: fork.signal(signum))
+        code = fork.wait()
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+        fork.close()
+    if code is None:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write("autograder: error: the grading process ended, but its exit "
+                             "status was lost with the warm template\n")
+        return 1
+    return exit_status(code)
 
 
 if __name__ == "__main__":
