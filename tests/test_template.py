@@ -434,8 +434,13 @@ def test_nbgrader_grades_each_notebook_in_a_fork_of_one_template(monkeypatch):
     assert problem == "" and full["score"] == full["max_score"] > 0
     empty, problem = grade.grade_notebook("losses", stub)
     assert problem == "" and empty["score"] == 0
-    results, problem = grade.grade_notebook("losses", solution, timeout=0.5)
-    assert results is None and problem == "grading took longer than 0.5 s and was stopped"
+    # A notebook that never finishes loading (the solution is graded in well under a second,
+    # too fast to trip a short limit reliably).
+    slow = nbformat.v4.new_notebook(cells=[*solution.cells,
+                                           nbformat.v4.new_code_cell("while True:\n    pass")])
+    slow.metadata = solution.metadata
+    results, problem = grade.grade_notebook("losses", slow, timeout=1.5)
+    assert results is None and problem == "grading took longer than 1.5 s and was stopped"
     # A course that names another Python gets a process of that Python.
     monkeypatch.setattr(grade.subprocess, "run", lambda command, **kw: subprocess.CompletedProcess(
         command, 2, "", "autograder: error: that Python was used\n"))
