@@ -406,9 +406,12 @@ class _Forked:
     UNTIL_END = False  # whether ended means the pipe's end too, not just the status read
 
     def _collect(self, timeout: float | None) -> bool:
-        """Read the status, waiting at most ``timeout`` seconds; False if it is still running."""
+        """Read the status, waiting at most ``timeout`` seconds in all; False if it is still
+        running."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         while not self._ended and self._exit_r >= 0:
-            if not select.select([self._exit_r], [], [], timeout)[0]:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not select.select([self._exit_r], [], [], left)[0]:
                 return False
             chunk = os.read(self._exit_r, max(1, 4 - len(self._status)))
             if len(self._status) < 4:
@@ -418,7 +421,7 @@ class _Forked:
             if not chunk or (len(self._status) == 4 and not self.UNTIL_END):
                 self._ended = True
                 if len(self._status) < 4:
-                    self._lost(timeout)
+                    self._lost(left)
         return True
 
     def _lost(self, timeout: float | None) -> None:
