@@ -227,6 +227,29 @@ def gradescope(assignment: str, out: Path) -> None:
                "(base image Ubuntu 22.04; see the README's \"Grading on Gradescope\")")
 
 
+@export.command()
+@click.argument("assignments", nargs=-1)
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("nn-tf-course.zip"),
+              show_default=True, help="The folder to write, or a zip (a name ending in .zip).")
+@click.option("--service", metavar="URL", default=None,
+              help="The course's grading service (autograder serve), written into the bundle.")
+def student(assignments: tuple[str, ...], out: Path, service: str | None) -> None:
+    """Build the student bundle: the released notebooks of ASSIGNMENTS (default: all) and the
+    package they import, with no reference solution, hidden test or secret in it."""
+    from autograder.export import student as bundle
+
+    try:
+        path, note = bundle.main(assignments=list(assignments), out=out, service=service,
+                                 progress=lambda text: click.echo(f"{text} ...", err=True))
+    except (manifest.UnknownAssignment, bundle.ExportError) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or out}: {exc.strerror}")
+    if note:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"wrote {path}: give it to the students (its README.md says how to set up)")
+
+
 @main.command(name="gradescope-run")
 @click.argument("assignment")
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False),
@@ -296,8 +319,8 @@ def generate(assignments: tuple[str, ...], root: Path, check: bool) -> None:
 
 @main.command()
 def data() -> None:
-    """Fetch MNIST into its cache (verified by sha256) and say where it is."""
-    from autograder.data import mnist
+    """Fetch MNIST into its cache (verified by sha256), test labels too, and say where it is."""
+    from coursekit.data import mnist
 
     try:
         directory = mnist.ensure()

@@ -24,11 +24,11 @@ from pathlib import Path
 import pytest
 from util import ROOT, grade_text, mutate, solution_source
 
-from autograder.data import mnist
 from autograder.grading.proxy import StudentError, StudentProxy
 from autograder.grading.results import GradeResult
 from autograder.grading.run import SUITES
 from autograder.worker.limits import Limits
+from coursekit.data import mnist
 
 A = "mlp_mnist"
 CHEAP = ["build_model", "build_loss", "build_accuracy"]

@@ -89,7 +89,7 @@ def test_reference_notebook_runs_top_to_bottom(tmp_path: Path):
     """The reference solution executes as a student would run it: every cell, a real kernel."""
     nb = run_notebook(ROOT / "solutions" / "mlp_mnist" / "mlp_mnist.ipynb", tmp_path)
     text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
-    assert "Accuracy on the 10,000 test images: 0.9" in text
+    assert "Accuracy on the 5,000 validation images: 0.9" in text
 
 
 def test_generate_check_cli_passes_on_the_repo():

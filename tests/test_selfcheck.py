@@ -1,8 +1,10 @@
 """``check()`` in a real kernel, as a student runs it, and the demo cells of an unfinished notebook.
 
 Notebooks are executed by nbclient with ``JPY_SESSION_NAME`` set as JupyterLab sets it (the
-notebook's path under the server's root; the kernel runs in the notebook's folder). ``check()``'s
-points must be those of ``autograder grade`` on the same file.
+notebook's path under the server's root; the kernel runs in the notebook's folder). Here the
+instructor's kit is installed, so ``check()`` grades with it (``local``): its points must be those
+of ``autograder grade`` on the same file. The grading service and the student bundle without the
+kit are tried in tests/test_student_bundle.py and tests/test_serve*.py.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import nbformat
 import pytest
 from util import ROOT, mutate
 
-from autograder.selfcheck import notebook as selfcheck
+from coursekit import checker as selfcheck
+from coursekit import config
 
 pytestmark = pytest.mark.slow
 
@@ -91,16 +94,54 @@ def test_check_in_the_notebook_gives_the_points_of_autograder_grade(make, tmp_pa
         assert page.count("&#10008;") == sum(t["status"] != "passed" for t in graded["tests"])
 
 
-def test_check_says_save_first_when_the_file_is_older_than_the_code_run(tmp_path: Path):
+def test_check_says_save_first_when_a_function_run_is_not_the_saved_one(tmp_path: Path):
     saved = solution()
     ran = solution()
-    last = [i for i, c in enumerate(ran.cells) if c.cell_type == "code"
-            and "check()" not in c.source][-1]
-    ran.cells[last].source += "\nprint('an edit that was not saved')"
+    cell = next(c for c in ran.cells if "def softmax(" in c.source)
+    cell.source = mutate(cell.source, *BUG)  # the kernel runs another softmax than the file has
     nb = execute(ran, tmp_path, on_disk=saved)
     text, page = shown(check_cell(nb))
-    assert text.startswith("check(): save first:") and "Ctrl+S" in text
+    assert text.startswith("check(): save first:") and "softmax" in text and "Ctrl+S" in text
     assert "points" not in text and "save first" in page
+
+
+def test_unsaved_cells_that_only_call_check_or_print_are_no_reason_to_save(tmp_path: Path):
+    saved = solution()
+    ran = solution()
+    ran.cells += [nbformat.v4.new_code_cell("check('softmax')"),
+                  nbformat.v4.new_code_cell("# a comment\nprint('not saved')"),
+                  nbformat.v4.new_code_cell("check()")]
+    nb = execute(ran, tmp_path, on_disk=saved)
+    text, _ = shown(nb.cells[-3])
+    assert text.startswith(f"{A}: 3 / 3 points"), text
+    text, _ = shown(nb.cells[-1])
+    assert text.startswith(f"{A}: 20 / 20 points"), text
+
+
+def test_check_with_a_relative_path_from_the_notebooks_folder(tmp_path: Path, monkeypatch):
+    nbformat.write(partial(), tmp_path / "mine.ipynb")
+    monkeypatch.chdir(tmp_path)
+    result = selfcheck.check(path="mine.ipynb")
+    assert not result.problem, result.problem
+    assert 0 < result.score < result.max_score == 20
+    assert "no such notebook" in selfcheck.check(path="other.ipynb").problem
+
+
+def test_without_a_service_or_the_kit_the_self_checks_run_and_one_line_says_why(
+        tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(config, "kit_installed", lambda: False)
+    for name in (config.ENV_SERVICE, config.ENV_TOKEN):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(config.ENV_CONFIG, str(tmp_path / "none.json"))
+    nbformat.write(partial(), tmp_path / "mine.ipynb")
+    result = selfcheck.check(path=tmp_path / "mine.ipynb")
+    text = repr(result)
+    assert text.splitlines()[-1] == selfcheck.NOT_CONFIGURED and "points" not in text
+    by_name = {s["name"]: s["passed"] for s in result.selfchecks}
+    assert by_name["softmax"] is False and by_name["squared_loss"] is True, by_name
+    stub = selfcheck.check(path=ROOT / "assignments" / A / f"{A}.ipynb")
+    assert stub.selfchecks and not any(s["passed"] for s in stub.selfchecks)
+    assert all("not implemented yet" in s["why"] for s in stub.selfchecks)
 
 
 def test_check_of_one_function_and_when_nbgrader_runs(tmp_path: Path, monkeypatch):
@@ -111,7 +152,7 @@ def test_check_of_one_function_and_when_nbgrader_runs(tmp_path: Path, monkeypatc
     assert text.startswith(f"{A}: 3 / 3 points")
     assert re.findall(r"^ok\s+(\w+):", text, re.MULTILINE) == ["softmax"] * 3
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    assert "skipped while nbgrader runs" in repr(selfcheck.check())
+    assert "skipped while the notebook is being run" in repr(selfcheck.check())
 
 
 def test_check_without_a_notebook_to_find_says_how_to_name_it(tmp_path: Path, monkeypatch):

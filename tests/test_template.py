@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from util import ROOT
 
-from autograder.data import mnist
 from autograder.grading import hidden
 from autograder.grading.proxy import StudentError, StudentProxy
 from autograder.grading.run import SUITES
 from autograder.worker import zygote
 from autograder.worker.limits import Limits
+from coursekit.data import mnist
 
 FAST = Limits(call_timeout=20, load_timeout=60)
 MASTERS = ROOT / "autograder" / "masters"

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from util import earned, grade_text, mutate, possible, replace_body, solution_source
 
-from autograder.data import mnist
+from coursekit.data import mnist
 
 MLP = "mlp_mnist"
 FAKE_TRAIN = "return [2.5 / (k + 1) for k in range(n_iter // n_prt)]"

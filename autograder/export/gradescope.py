@@ -36,8 +36,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from autograder import manifest
-from autograder.data import mnist
 from autograder.grading.hidden import course_secret
+from coursekit.data import mnist
 
 KIT = Path(__file__).resolve().parents[2]  # the checkout: pyproject.toml and autograder/
 DEFAULT_OUT = Path("autograder.zip")
@@ -93,8 +93,9 @@ def build_wheel(folder: Path) -> Path:
     for name in ("pyproject.toml", "README.md"):
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(KIT / name, source / name)
-    shutil.copytree(KIT / "autograder", source / "autograder",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for package in ("autograder", "coursekit"):  # the kit and the package the notebooks import
+        shutil.copytree(KIT / package, source / package,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
                            "--wheel-dir", str(folder), str(source)],
                           capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)

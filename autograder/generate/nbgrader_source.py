@@ -24,11 +24,11 @@ from collections.abc import Sequence
 
 from autograder.generate.cells import SOLUTION, Cell, defined_functions
 from autograder.grading.results import TestResult
+from coursekit.verdicts import check_grade_id
 
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 SCHEMA_VERSION = 3
-_GRADE_ID = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def nbgrader_metadata(grade_id: str, *, solution: bool = False, grade: bool = False,
@@ -39,14 +39,6 @@ def nbgrader_metadata(grade_id: str, *, solution: bool = False, grade: bool = Fa
     if points is not None:
         meta["points"] = points
     return {"nbgrader": meta}
-
-
-def check_grade_id(test_id: str) -> str:
-    """The cell id of a hidden test: its name without ``test_``, safe for nbgrader.
-
-    It deliberately differs from the test's function name, which stays out of the release.
-    """
-    return "check-" + _GRADE_ID.sub("-", test_id.removeprefix("test_")).strip("-")
 
 
 def _with_metadata(cell: Cell, metadata: dict) -> Cell:

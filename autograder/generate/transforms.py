@@ -93,27 +93,28 @@ def tag_solution_cells(cells: list[Cell]) -> list[Cell]:
 def guard_demos(cells: list[Cell]) -> list[Cell]:
     """Start each demo cell that needs the student's functions with ``needs(...)`` naming them.
 
-    A demo cell needs the graded functions it names, and those needed by the earlier demo cells
-    that define a name it uses (the evaluation needs what the training cell needed, since it uses
-    the session that cell made). See ``autograder/selfcheck/demo.py``.
+    A demo cell needs the graded functions it names, and those needed by the earlier cells (demo
+    or self-check) that define a name it uses: the evaluation needs what the training cell
+    needed, since it uses the session that cell made, and a plot of a self-check's results needs
+    what the self-check needed. See ``coursekit/demo.py``.
     """
     graded = [name for c in cells if SOLUTION in c.tags for name in defined_functions(c)]
-    made: dict[str, set[str]] = {}  # a name a demo cell defines -> what that cell needs
+    made: dict[str, set[str]] = {}  # a name a demo or self-check cell defines -> what it needs
     out = []
     for cell in cells:
-        if cell.kind != "code" or DEMO not in cell.tags:
+        if cell.kind != "code" or not NOT_GRADED & set(cell.tags):
             out.append(cell)
             continue
-        used = _used(cell.source)
+        used, assigned = _used(cell.source), _assigned(cell.source)
         need = {f for f in graded if f in used}
-        for name in used:
+        for name in used - assigned:  # a name the cell makes itself owes nothing to earlier ones
             need |= made.get(name, set())
-        for name in _assigned(cell.source):
+        for name in assigned:
             made[name] = need
-        if need:
+        if need and DEMO in cell.tags:
             call = textwrap.fill(f"needs({', '.join(f for f in graded if f in need)})", 99,
                                  subsequent_indent="      ", break_long_words=False)
-            lines = f"from autograder import needs  # this cell stops here until these work:\n{call}\n"
+            lines = f"from coursekit import needs  # this cell stops here until these work:\n{call}\n"
             cell = Cell(cell.kind, lines + cell.source, cell.tags, cell.metadata)
         out.append(cell)
     return out

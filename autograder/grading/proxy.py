@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from autograder.data import input_data, mnist
 from autograder.grading import kept
 from autograder.grading.hidden import secret_path
 from autograder.worker import protocol, sandbox, zygote
 from autograder.worker.limits import Limits
+from coursekit.data import mnist
 
 # Variables the worker may inherit; everything else is scrubbed.
 KEEP_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "PYTHONHASHSEED")
@@ -136,7 +136,6 @@ class Worker:
             "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0",
             "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
             mnist.ENV_DIR: str(mnist_dir), mnist.ENV_SOURCES: "",
-            input_data.ENV_WITHHOLD: "1",
         })
         lend = [str(mnist_dir)]
         hide = [str(mnist.cache_dir()), str(secret_path()), str(kept.folder())]

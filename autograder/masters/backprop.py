@@ -578,7 +578,7 @@ plt.show()
 # already bring the loss down (the MNIST assignment does the same with TensorFlow's optimizer).
 
 # %% tags=["demo"]
-from autograder.data import input_data  # noqa: E402
+from coursekit import input_data  # noqa: E402
 
 mnist = input_data.read_data_sets("MNIST_data/", one_hot=True)
 weights, biases = init_params(seed=0)
@@ -591,9 +591,9 @@ for _ in range(300):
         weights[key] -= 0.1 * dweights[key]
         biases[key] -= 0.1 * dbiases[key]
     costs.append(loss)
-_test_logits = network_forward(mnist.test.images.astype(float), weights, biases)
-print("test accuracy after 300 steps:",
-      np.mean(np.argmax(_test_logits, axis=1) == np.argmax(mnist.test.labels, axis=1)))
+_val_logits = network_forward(mnist.validation.images.astype(float), weights, biases)
+print("validation accuracy after 300 steps:",
+      np.mean(np.argmax(_val_logits, axis=1) == np.argmax(mnist.validation.labels, axis=1)))
 plt.figure(figsize=(5, 3))
 plt.plot(costs)
 plt.xlabel("step")
@@ -610,6 +610,6 @@ plt.show()
 # of one function.
 
 # %% tags=["selfcheck"]
-from autograder import check  # noqa: E402
+from coursekit import check  # noqa: E402
 
 check()

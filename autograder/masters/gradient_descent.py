@@ -420,6 +420,6 @@ print("all three optimizers report divergence")
 # of one function.
 
 # %% tags=["selfcheck"]
-from autograder import check  # noqa: E402
+from coursekit import check  # noqa: E402
 
 check()

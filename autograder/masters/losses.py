@@ -480,6 +480,6 @@ for _name, _mine, _tf, _lib in _rows:
 # of one function.
 
 # %% tags=["selfcheck"]
-from autograder import check  # noqa: E402
+from coursekit import check  # noqa: E402
 
 check()

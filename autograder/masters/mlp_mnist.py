@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
-from autograder.data import input_data
+from coursekit import input_data
 
 tf1 = tf.compat.v1
 
@@ -34,14 +34,17 @@ tf1 = tf.compat.v1
 #
 # MNIST holds 55,000 training images (plus 5,000 for validation) and 10,000 test images. Each
 # image is flattened to a vector of 28*28 = 784 grey values in [0, 1]; each label is *one-hot*:
-# a vector of 10 numbers, all 0 but a 1 at the position of the digit.
+# a vector of 10 numbers, all 0 but a 1 at the position of the digit. The test images' labels are
+# kept by the course's grader, which measures your network on them: while you work, measure it on
+# the validation images, which it never trains on.
 
 # %%
 mnist = input_data.read_data_sets("MNIST_data/", one_hot=True)
 
 # %% tags=["demo"]
 print("train images:", mnist.train.images.shape, " labels:", mnist.train.labels.shape)
-print("test images: ", mnist.test.images.shape, " labels:", mnist.test.labels.shape)
+print("validation:  ", mnist.validation.images.shape, " labels:", mnist.validation.labels.shape)
+print("test images: ", mnist.test.images.shape, " (their labels are the grader's)")
 
 train_x, train_y = mnist.train.next_batch(1)
 plt.figure(figsize=(3, 3))
@@ -302,17 +305,21 @@ plt.title("training cost")
 plt.show()
 
 # %% [markdown]
-# ## Evaluation on the test set
+# ## Evaluation on held-out images
+#
+# The 5,000 validation images take no part in training, so the accuracy on them tells how well the
+# network reads digits it has never seen. (The grader measures the same on the 10,000 test
+# images: `check()` shows it.)
 
 # %% tags=["demo"]
-test_acc = sess.run(accuracy, feed_dict={x: mnist.test.images, y: mnist.test.labels})
-print(f"Accuracy on the 10,000 test images: {test_acc:.4f}")
+val_acc = sess.run(accuracy, feed_dict={x: mnist.validation.images, y: mnist.validation.labels})
+print(f"Accuracy on the 5,000 validation images: {val_acc:.4f}")
 
-classes = predict(sess, x, pred, mnist.test.images[:1])
-probs = sess.run(probabilities, feed_dict={x: mnist.test.images[:1]})[0]
+classes = predict(sess, x, pred, mnist.validation.images[:1])
+probs = sess.run(probabilities, feed_dict={x: mnist.validation.images[:1]})[0]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7, 3))
-ax1.imshow(mnist.test.images[0].reshape(28, 28), cmap="gray")
-ax1.set_title(f"label {np.argmax(mnist.test.labels[0])}, predicted {classes[0]}")
+ax1.imshow(mnist.validation.images[0].reshape(28, 28), cmap="gray")
+ax1.set_title(f"label {np.argmax(mnist.validation.labels[0])}, predicted {classes[0]}")
 ax1.axis("off")
 ax2.bar(range(n_output), probs)
 ax2.set_xticks(range(n_output))
@@ -329,6 +336,6 @@ plt.show()
 # of one function.
 
 # %% tags=["selfcheck"]
-from autograder import check  # noqa: E402
+from coursekit import check  # noqa: E402
 
 check()

@@ -410,6 +410,6 @@ print("called with new values:", [t.numpy() for t in traced(tf.constant([1, 1, 1
 # of one function.
 
 # %% tags=["selfcheck"]
-from autograder import check  # noqa: E402
+from coursekit import check  # noqa: E402
 
 check()

@@ -162,7 +162,7 @@ def network_probe(ns: dict[str, Any], *, weights: dict[str, np.ndarray],
     training set, shuffled by ``seed``. The settings are the notebook's own ``learning_rate``,
     ``n_batch`` and ``n_iter`` where they lie within ``bounds``, else ``defaults``.
     """
-    from autograder.data import mnist
+    from coursekit.data import mnist
 
     settings = {k: _setting(ns, k, defaults[k], *bounds[k]) for k in defaults}
     learning_rate = settings["learning_rate"]

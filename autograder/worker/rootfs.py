@@ -4,7 +4,8 @@ Built in a new mount namespace before any student code runs, the way container t
 bubblewrap build a root: an empty ``tmpfs`` becomes the new ``/``, and only these appear in it:
 
 - the system's programs and libraries (``/usr``, ``/lib*``, ``/bin``) and a few files of ``/etc``,
-- the Python installation (prefix, base prefix) and the kit's package, read-only,
+- the Python installation (prefix, base prefix), the kit's package and the student package
+  (``coursekit``, which the notebooks import), read-only,
 - the kit's hidden suites and masters covered by an empty read-only file system,
 - ``/dev/null`` and friends, a fresh ``/proc`` (only the worker's own processes),
 - a fresh ``/tmp`` and the worker's home: small ``tmpfs`` file systems, the only writable places,
@@ -44,10 +45,10 @@ class View:
     fresh_proc: bool = True
 
 
-def python_paths(package_dir: str) -> list[str]:
-    """The Python installation and the kit's package: what the worker needs to run."""
+def python_paths(*package_dirs: str) -> list[str]:
+    """The Python installation and the kit's packages: what the worker needs to run."""
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-             os.path.dirname(sys.executable), package_dir}
+             os.path.dirname(sys.executable), *package_dirs}
     return sorted(p for p in paths if p)
 
 

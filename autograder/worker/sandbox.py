@@ -28,6 +28,7 @@ dies). The server's exit status is passed on as the launcher's own.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import resource
@@ -45,6 +46,8 @@ from autograder.worker.limits import Limits, apply
 UID_BASE = 1_500_000_000  # workers run as UID_BASE + (launcher pid % UID_SPAN): no real user
 UID_SPAN = 1 << 22
 PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+# The student package the notebooks import (input_data, needs), wherever it is installed.
+STUDENT_DIR = str(Path(importlib.util.find_spec("coursekit").origin or PACKAGE_DIR).parent)
 SECRETS = ("suites", "masters")  # folders of the package the worker must never read
 
 
@@ -110,7 +113,7 @@ class Setup:
         self.attempt("ipc/uts namespaces", lambda: sc.unshare(sc.CLONE_NEWIPC | sc.CLONE_NEWUTS))
         view = rootfs.View(home=self.config["home"], uid=self.uid, gid=self.gid,
                            disk_bytes=self.limits.disk_bytes, fresh_proc=fresh_proc,
-                           readable=[*rootfs.python_paths(PACKAGE_DIR), *self.config["lend"]],
+                           readable=[*rootfs.python_paths(PACKAGE_DIR, STUDENT_DIR), *self.config["lend"]],
                            hidden=self.hidden())
         try:
             self.report["files"] = rootfs.build(view, self.config["home"])
@@ -122,7 +125,7 @@ class Setup:
 
     def drop_privileges(self) -> None:
         """Become the worker's own uid, if the Python installation is usable by it."""
-        needed = [sys.executable, *rootfs.python_paths(PACKAGE_DIR)]
+        needed = [sys.executable, *rootfs.python_paths(PACKAGE_DIR, STUDENT_DIR)]
         unusable = [p for p in needed if not _usable_by_others(p)]
         if unusable:
             raise PermissionError(0, f"{unusable[0]} is not readable by other users")

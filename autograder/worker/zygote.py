@@ -90,8 +90,8 @@ def warm() -> None:
     """Import what every worker needs, and run nothing of it."""
     import numpy  # noqa: F401
 
-    from autograder.data import input_data  # noqa: F401
     from autograder.worker import harness, sandbox, server  # noqa: F401
+    from coursekit.data import input_data  # noqa: F401
 
     harness.tensorflow()
     for name in ("tf_basics", "backprop", "gradient_descent", "mlp_mnist"):

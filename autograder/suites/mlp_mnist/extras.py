@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.data import mnist
+from coursekit.data import mnist
 
 NAME = "Test accuracy (%)"
 DEFAULTS = {"learning_rate": 0.0001, "n_batch": 50, "n_iter": 2500}  # the lecture's

@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.data import mnist
 from autograder.grading import checks
 from autograder.grading.plugin import GradingFailure
 from autograder.grading.proxy import StudentError
+from coursekit.data import mnist
 
 TRAIN_RATE = 0.05  # gradient descent on the kit's probe graph: stable, and every step visible
 STEP_TOL = 1e-4  # replay (float64) against the worker's float32 steps

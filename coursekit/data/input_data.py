@@ -4,8 +4,10 @@
 ``test`` data sets; each has ``images`` (float32, [n, 784], in [0, 1]), ``labels`` and
 ``next_batch(n)``, as in TensorFlow 1.x (55,000 training images, 5,000 for validation).
 
-While a submission is being graded its process never sees the MNIST test labels:
-``test.labels`` then raises an error that says so.
+The MNIST test labels are not part of it: they stay with the course's grader, which measures a
+network's test accuracy itself. ``test.images`` are here (to look at, and to predict);
+``test.labels`` raises :class:`LabelsWithheld`, which says to evaluate on ``validation`` instead,
+as one does while developing a model anyway.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from autograder.data import mnist
+from coursekit.data import mnist
 
-ENV_WITHHOLD = "AUTOGRADER_WITHHOLD_TEST_LABELS"
+WITHHELD = ("the MNIST test labels stay with the course's grader: measure accuracy on "
+            "mnist.validation (5,000 labelled images the network never trains on); the grader "
+            "measures your network on the 10,000 test images, and check() shows it")
 
 
 class LabelsWithheld(RuntimeError):
-    """Raised when code under grading asks for the MNIST test labels."""
+    """Raised when a notebook asks for the MNIST test labels; the message says what to use."""
 
 
 class DataSet:
@@ -55,7 +59,7 @@ class DataSet:
     @property
     def labels(self) -> np.ndarray:
         if self._labels is None:
-            raise LabelsWithheld("the MNIST test labels are withheld while a submission is graded")
+            raise LabelsWithheld(WITHHELD)
         return self._labels
 
     @property
@@ -65,7 +69,7 @@ class DataSet:
     def next_batch(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """The next ``batch_size`` images and labels; a new random order at each epoch."""
         if self._labels is None:
-            raise LabelsWithheld("this data set has no labels while a submission is graded")
+            raise LabelsWithheld(WITHHELD)
         if not 0 < batch_size <= self.num_examples:
             raise ValueError(f"batch_size must be in 1..{self.num_examples}, got {batch_size}")
         if self._pos + batch_size > self.num_examples:
@@ -96,12 +100,9 @@ def read_data_sets(
     """Load MNIST like TF1's ``input_data.read_data_sets``; ``train_dir`` defaults to the cache.
 
     A ``train_dir`` with no MNIST files in it (the lecture passes ``"MNIST_data/"``) falls back to
-    the shared cache, so notebooks work unchanged.
+    the shared cache, so notebooks work unchanged. The test set comes without its labels.
     """
-    withhold = os.environ.get(ENV_WITHHOLD) == "1"
     names = [mnist.TRAIN_IMAGES, mnist.TRAIN_LABELS, mnist.TEST_IMAGES]
-    if not withhold:
-        names.append(mnist.TEST_LABELS)
     directory = Path(train_dir) if train_dir else None
     if directory is None or not (directory / mnist.TRAIN_IMAGES).exists():
         directory = mnist.cache_dir()
@@ -118,10 +119,9 @@ def read_data_sets(
     train_images = images(mnist.TRAIN_IMAGES)
     train_labels = labels(mnist.TRAIN_LABELS)
     test_images = images(mnist.TEST_IMAGES)
-    test_labels = None if withhold else labels(mnist.TEST_LABELS)
     v = validation_size
     return Datasets(
         train=DataSet(train_images[v:], train_labels[v:], seed=seed),
         validation=DataSet(train_images[:v], train_labels[:v], seed=seed),
-        test=DataSet(test_images, test_labels, seed=seed),
+        test=DataSet(test_images, None, seed=seed),
     )

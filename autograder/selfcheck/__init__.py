@@ -1,1 +1,0 @@
-"""A student checks their notebook from a cell of it: ``from autograder import check``."""
