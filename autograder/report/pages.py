@@ -2,17 +2,20 @@
 
 Nothing on a page is fetched from a network: the style is inline and every figure is a
 ``data:image/png;base64,...`` image, so a report opens from a disk, an e-mail or an LMS.
+Text goes onto a page through :func:`esc`, which makes it inert (``autograder/text.py``: no
+control characters, bidi overrides and zero-width characters shown as ``<U+202E>``).
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from autograder.text import for_html
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 64em; color: #222;
@@ -34,7 +37,8 @@ img.figure { max-width: 100%; height: auto; display: block; margin: 0.5em 0; }
 
 
 def esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    """``value`` as inert text for an element or a quoted attribute (see ``autograder/text.py``)."""
+    return for_html(value)
 
 
 def page(title: str, body: str) -> str:
