@@ -77,6 +77,12 @@ def test_paths_are_named_relative_to_the_graded_folder(submission: str, student:
                                                       shown: str):
     assert graded_folder(submission, student) == folder
     assert relative(f"{submission}: not a notebook", folder) == f"{shown}: not a notebook"
+    assert relative(f"see '{submission}'", folder) == f"see '{shown}'"
+
+
+def test_only_whole_paths_are_made_relative():
+    assert relative("class/a.py and subclass/b.py, ../class/c.py", "class") == \
+        "a.py and subclass/b.py, ../class/c.py"
 
 
 def _row(student: str, status: str, score: float = 0.0, error: str = "", seconds: float = 1.0,

@@ -12,6 +12,7 @@ Paths are shown relative to the folder that was graded (:func:`graded_folder`): 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -31,11 +32,12 @@ def graded_folder(submission: str, student: str) -> str:
 
 
 def relative(text: Any, folder: str) -> str:
-    """``text`` with every path under ``folder`` named relative to it."""
+    """``text`` with every path under ``folder`` named relative to it (a path, not a part of
+    a longer one: with ``folder`` ``class``, ``subclass/x`` stays as it is)."""
     text = str(text)
     if not folder or folder in (".", "/"):
         return text
-    return text.replace(folder.rstrip("/") + "/", "")
+    return re.sub(rf"(?<![\w./~-]){re.escape(folder.rstrip('/'))}/", "", text)
 
 
 def _name(test: dict[str, Any]) -> str:
