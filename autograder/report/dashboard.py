@@ -130,7 +130,7 @@ def section(assignment: str, rows: list[dict[str, Any]]) -> str:
              f'<p id="counts-{esc(assignment)}" data-graded="{status["graded"]}" '
              f'data-invalid="{status["invalid"]}" data-failed="{status["failed"]}">'
              f'{len(rows)} submissions: {status["graded"]} graded, {status["invalid"]} not graded '
-             f"(the file could not be read as a submission){failed}. Median score "
+             f"(each says why, below){failed}. Median score "
              f"{esc(median)}; median grading time {took}.</p>",
              f'<div class="histogram" data-bins="{esc(json.dumps(bins))}"></div>',
              *_figures(assignment, bins, rates, seconds)]
