@@ -17,7 +17,10 @@ from autograder import manifest
 
 
 def fail(message: str) -> None:
-    click.echo(f"autograder: error: {message}", err=True)
+    """One line on stderr, and exit 2; the message may quote a file's name: printed inert."""
+    from autograder.text import for_terminal
+
+    click.echo(f"autograder: error: {for_terminal(message)}", err=True)
     sys.exit(2)
 
 

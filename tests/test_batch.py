@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import html
+import io
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import numpy as np
 import psutil
 import pytest
 from batch_util import PARTIAL_POINTS, STUB, A, graded_tests, partial_source, result_tests, write_class
+from rich.console import Console
 from util import PAGE_FIGURES, ROOT, in_chromium, needs_chromium
 
 from autograder.batch import command, pool
@@ -30,22 +32,36 @@ from autograder.batch.jobs import FAILED, GRADED, INVALID, Job
 from autograder.grading.run import Remembered, grade
 from autograder.report import dashboard
 from autograder.submission.load import load
+from autograder.text import for_html
 from autograder.worker.limits import Limits
+
+MALLORY = "\x1b[31mmallory"  # a file name that would turn a terminal red
+FORMULA = '=HYPERLINK("evil","ok")'  # a file name that would be a live formula in a spreadsheet
+BIDI = "\u202edeliaf\u202c"  # reads "failed" backwards... or, reordered, passes for it
+STUDENTS = [MALLORY, FORMULA, "alice", "bob", "carol", "dave", "erin", "frank", "hank"]
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, command.Summary]:
-    """Seven students graded by two graders: two identical partial solutions, a stub, a notebook
-    that is not JSON, a submission that ends its own process, an empty folder and a notebook of
-    another assignment; and a file that is no submission."""
+    """Nine students graded by two graders: two identical partial solutions, a stub, a notebook
+    that is not JSON, a submission that ends its own process, an empty folder, a notebook of
+    another assignment, a file named with a terminal escape (not JSON either) and a stub named as
+    a spreadsheet formula whose error message holds bidi overrides; and a file that is no
+    submission. What the batch printed is kept in ``console.txt`` beside the grades."""
     root = tmp_path_factory.mktemp("class")
     folder = write_class(root / "flat", {
         "alice.py": partial_source(), "bob.py": partial_source(), "carol.py": STUB,
         "dave.ipynb": "{not json", "erin.py": "import os\nos._exit(3)\n", "frank/": "",
         "hank.ipynb": (ROOT / "solutions" / "losses" / "losses.ipynb").read_text(),
         "notes.txt": "alice and bob worked together",
+        f"{MALLORY}.ipynb": "{not json",
+        f"{FORMULA}.py": STUB.replace("NotImplementedError", "ValueError").replace(
+            "build_model is not implemented yet", BIDI),
     })
-    summary = command.main(assignment=A, folder=folder, out=root / "grades", workers=2)
+    printed = io.StringIO()
+    summary = command.main(assignment=A, folder=folder, out=root / "grades", workers=2,
+                           console=Console(file=printed, width=300))
+    (root / "console.txt").write_text(printed.getvalue() + summary.describe(), encoding="utf-8")
     return folder, root / "grades", summary
 
 
@@ -61,17 +77,17 @@ def rows(out: Path) -> dict[str, sqlite3.Row]:
 def test_every_student_gets_a_row_and_bad_input_does_not_stop_the_batch(graded):
     _, out, summary = graded
     book = rows(out)
-    assert sorted(book) == ["alice", "bob", "carol", "dave", "erin", "frank", "hank"]
-    assert (summary.graded, summary.invalid, summary.failed) == (4, 3, 0), summary.describe()
+    assert sorted(book) == STUDENTS
+    assert (summary.graded, summary.invalid, summary.failed) == (5, 4, 0), summary.describe()
     assert {s: book[s]["status"] for s in book} == {
-        "alice": GRADED, "bob": GRADED, "carol": GRADED, "erin": GRADED,
-        "dave": INVALID, "frank": INVALID, "hank": INVALID}
+        "alice": GRADED, "bob": GRADED, "carol": GRADED, "erin": GRADED, FORMULA: GRADED,
+        "dave": INVALID, "frank": INVALID, "hank": INVALID, MALLORY: INVALID}
     assert book["hank"]["error"].endswith(
         "hank.ipynb: this notebook is the 'losses' assignment, not 'mlp_mnist'")
     assert book["dave"]["error"].endswith("dave.ipynb: not a notebook (invalid JSON at line 1)")
     assert book["frank"]["error"].endswith("frank: directory holds no .ipynb or .py submission")
     assert book["alice"]["score"] == PARTIAL_POINTS
-    assert book["carol"]["score"] == book["erin"]["score"] == 0
+    assert book["carol"]["score"] == book["erin"]["score"] == book[FORMULA]["score"] == 0
     assert all(book[s]["max_score"] == 20 for s in book)
 
 
@@ -94,9 +110,9 @@ def test_the_dashboard_shows_the_gradebook_and_links_every_report(graded):
     book = rows(out)
     scores = [r["score"] for r in book.values() if r["status"] == GRADED]
     bins = json.loads(html.unescape(re.search(r'data-bins="([^"]*)"', page).group(1)))
-    assert bins == dashboard.histogram(scores, 20) and sum(bins) == len(scores) == 4
-    assert bins[int(PARTIAL_POINTS)] == 2 and bins[0] == 2  # alice and bob; carol and erin
-    assert 'data-graded="4" data-invalid="3" data-failed="0"' in page
+    assert bins == dashboard.histogram(scores, 20) and sum(bins) == len(scores) == 5
+    assert bins[int(PARTIAL_POINTS)] == 2 and bins[0] == 3  # alice and bob; carol, erin, =HYP..
+    assert 'data-graded="5" data-invalid="4" data-failed="0"' in page
     tests = {t["name"] for r in book.values() if r["status"] == GRADED
              for t in json.loads(r["results"])["tests"]}
     rates = re.findall(r'<tr class="rate" data-test="([^"]*)" data-passed="(\d+)" '
@@ -105,11 +121,14 @@ def test_the_dashboard_shows_the_gradebook_and_links_every_report(graded):
     ratios = [int(p) / int(g) for _, p, g in rates]
     assert ratios == sorted(ratios)  # the hardest first
     for student, row in book.items():
-        assert f'href="{A}/{student}/report.html"' in page
+        assert f'href="{dashboard.report_path(A, student)}"' in page
         report = (out / A / student / "report.html").read_text(encoding="utf-8")
-        assert f'data-score="{row["score"]:g}"' in report
-        if row["status"] == INVALID:
-            assert html.escape(row["error"], quote=True) in report
+        if row["status"] == INVALID:  # why, with the file named in the graded folder; no score
+            why = row["error"].replace(f"{out.parent / 'flat'}/", "")
+            assert f"not graded: {for_html(why)}</p>" in report
+            assert "data-score" not in report and " points" not in report
+        else:
+            assert f'data-score="{row["score"]:g}"' in report
 
 
 def test_report_makes_the_same_dashboard_again_without_grading(graded, tmp_path: Path):
@@ -125,14 +144,62 @@ def test_report_makes_the_same_dashboard_again_without_grading(graded, tmp_path:
     assert (copy / A / "alice" / "report.html").is_file()
 
 
+DASHBOARD = """
+  const charts = [...document.querySelectorAll('img.figure')];
+  out.titles = charts.map(i => JSON.parse(i.dataset.title || '""'));
+  out.ticks = charts.map(i => JSON.parse(i.dataset.yTicks || '[]'));
+  out.tests = [...document.querySelectorAll('tr.rate')].map(r => r.dataset.test);
+  out.students = [...document.querySelectorAll('tr.student')].map(
+    r => [r.dataset.student, r.children[1].innerText, r.children[3].innerText]);
+  out.text = document.body.innerText;
+"""
+
+
 @needs_chromium
-def test_the_dashboard_renders_in_a_browser(graded, tmp_path: Path):
+def test_the_dashboard_renders_in_a_browser_and_reads_at_a_glance(graded, tmp_path: Path):
     _, out, _ = graded
-    seen = in_chromium((out / "index.html").read_text(encoding="utf-8"),
-                       PAGE_FIGURES + "out.students = document.querySelectorAll('tr.student').length;",
+    seen = in_chromium((out / "index.html").read_text(encoding="utf-8"), PAGE_FIGURES + DASHBOARD,
                        tmp_path)
     assert seen["images"] == 3 and seen["decoded"] == 3, seen  # histogram, pass rates, times
-    assert seen["students"] == len(rows(out)) and seen["page"] <= seen["view"], seen
+    assert seen["page"] <= seen["view"], seen
+    assert seen["titles"] == [f"{A}: scores", f"{A}: pass rate of each test, the hardest first",
+                              f"{A}: grading time per submission"], seen["titles"]
+    scores, names, seconds = seen["ticks"]
+    assert all(re.fullmatch(r"\d+", t) for t in scores + seconds), (scores, seconds)  # counts
+    assert [" ".join(n.split("\n")) for n in names] == seen["tests"]  # every name in full
+    assert not any(n.endswith(("...", "\u2026")) for n in names)
+    assert str(out.parent) not in seen["text"] and "/tmp/" not in seen["text"]
+    students = {s: (score, note) for s, score, note in seen["students"]}
+    assert len(students) == len(rows(out))
+    assert {s for s, (score, _) in students.items() if score == "not graded"} == {
+        "mallory", "dave", "frank", "hank"}
+    assert students["dave"][1] == "dave.ipynb: not a notebook (invalid JSON at line 1)"
+    assert students["mallory"][1] == "mallory.ipynb: not a notebook (invalid JSON at line 1)"
+    assert students[FORMULA][0] == "0 / 20" and "\x1b" not in seen["text"]
+
+
+@needs_chromium
+def test_bidi_characters_from_a_submission_show_on_its_report_page(graded, tmp_path: Path):
+    _, out, _ = graded
+    page = (out / A / FORMULA / "report.html").read_text(encoding="utf-8")
+    seen = in_chromium(page, "out.text = document.body.innerText;", tmp_path)
+    assert "\u202e" not in seen["text"] and "\u202c" not in seen["text"]
+    assert "<U+202E>deliaf<U+202C>" in seen["text"], seen["text"]
+    assert f"{FORMULA}.py" in seen["text"] and str(out.parent) not in seen["text"]
+
+
+def test_text_from_submissions_reaches_the_terminal_and_the_csv_inert(graded):
+    _, out, _ = graded
+    printed = (out.parent / "console.txt").read_text(encoding="utf-8")
+    assert "\x1b" not in printed and "\u202e" not in printed
+    assert "] mallory: invalid: " in printed and f"] {FORMULA}: 0 / 20" in printed
+    cells = [c for row in csv.reader((out / f"{A}.csv").open(newline="", encoding="utf-8"))
+             for c in row]
+    assert f"'{FORMULA}" in cells and "mallory" in cells
+    numbers = re.compile(r"[+-]?\d+(\.\d*)?")
+    for cell in cells:  # a spreadsheet would run none of them
+        assert "\x1b" not in cell, cell
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")) or numbers.fullmatch(cell), cell
 
 
 def test_each_submission_has_its_results_json_and_the_csv_has_each_test(graded):
@@ -141,8 +208,8 @@ def test_each_submission_has_its_results_json_and_the_csv_has_each_test(graded):
         assert (out / A / student / "results.json").is_file()
     with (out / f"{A}.csv").open(encoding="utf-8") as f:
         table = list(csv.DictReader(f))
-    assert [r["student"] for r in table] == ["alice", "bob", "carol", "dave", "erin", "frank",
-                                             "hank", "notes.txt"]
+    assert [r["student"] for r in table] == ["mallory", f"'{FORMULA}", "alice", "bob", "carol",
+                                             "dave", "erin", "frank", "hank", "notes.txt"]
     alice = next(r for r in table if r["student"] == "alice")
     assert float(alice["score"]) == PARTIAL_POINTS
     assert float(alice["test_build_model_values"]) == 4
@@ -168,13 +235,13 @@ def test_rerun_grades_only_what_is_new_or_changed_serially_with_the_same_grade(g
     folder, out, _ = graded
     folder, out = shutil.copytree(folder, tmp_path / "flat"), shutil.copytree(out, tmp_path / "out")
     again = command.main(assignment=A, folder=folder, out=out, workers=2)
-    assert (again.unchanged, again.graded, again.invalid, again.failed) == (7, 0, 0, 0)
+    assert (again.unchanged, again.graded, again.invalid, again.failed) == (9, 0, 0, 0)
 
     (folder / "alice.py").write_text(partial_source() + "\n# changed\n", encoding="utf-8")
     (folder / "gina.py").write_text(STUB, encoding="utf-8")
     before = rows(out)
     third = command.main(assignment=A, folder=folder, out=out, workers=1)
-    assert (third.unchanged, third.graded) == (6, 2), third.describe()
+    assert (third.unchanged, third.graded) == (8, 2), third.describe()
     after = rows(out)
     assert after["gina"]["score"] == 0
     assert after["alice"]["key"] != before["alice"]["key"]

@@ -1,17 +1,19 @@
 """An audit for people: a table per function on the terminal, and a self-contained HTML page
-with each survivor's diff and the tests it passed."""
+with each survivor's diff and the tests it passed. What a mutant's run said (the reasons of the
+tests that failed) is printed inert (``autograder/text.py``), as is everything on the page."""
 
 from __future__ import annotations
 
-import html
 import os
 import tempfile
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from autograder.audit.command import EQUIVALENT, SURVIVED, Audit, Verdict
+from autograder.text import for_html, for_terminal
 
 
 def _percent(score: float) -> str:
@@ -25,17 +27,18 @@ def print_report(audit: Audit, console: Console | None = None) -> None:
         table.add_column(column, justify="left" if column == "function" else "right")
     for function in audit.functions():
         c = audit.counts(function)
-        table.add_row(function, str(c["mutants"]), str(c["killed"]), str(c["survived"]),
-                      str(c["equivalent"]), _percent(c["score"]))
+        table.add_row(escape(for_terminal(function)), str(c["mutants"]), str(c["killed"]),
+                      str(c["survived"]), str(c["equivalent"]), _percent(c["score"]))
     total = audit.counts()
     table.add_row("all", str(total["mutants"]), str(total["killed"]), str(total["survived"]),
                   str(total["equivalent"]), _percent(total["score"]), style="bold")
     console.print(table)
     for verdict in (v for v in audit.verdicts if v.verdict == SURVIVED):
-        console.print(f"survived {verdict.id} ({verdict.operator}): {verdict.change}",
+        console.print(for_terminal(f"survived {verdict.id} ({verdict.operator}): {verdict.change}"),
                       markup=False, highlight=False)
         if verdict.elsewhere:
-            console.print(f"  only other functions' tests failed: {'; '.join(verdict.elsewhere)}",
+            console.print(for_terminal("  only other functions' tests failed: "
+                                       f"{'; '.join(verdict.elsewhere)}"),
                           markup=False, highlight=False)
     sample = f"; {audit.sample}" if audit.sample else ""
     console.print(f"{total['mutants']} mutants graded in {audit.seconds:.0f} s with "
@@ -66,18 +69,18 @@ def _bar(score: float, mutants: int) -> str:
 
 
 def _mutant(verdict: Verdict) -> str:
-    tests = "".join(f"<li>{html.escape(t)}</li>" for t in verdict.passed) or "<li>(none)</li>"
+    tests = "".join(f"<li>{for_html(t)}</li>" for t in verdict.passed) or "<li>(none)</li>"
     extra = ""
     if verdict.reason:
-        extra = f"<p>Declared equivalent: {html.escape(verdict.reason)}</p>"
+        extra = f"<p>Declared equivalent: {for_html(verdict.reason)}</p>"
     if verdict.elsewhere:
         extra += ("<p>Only tests of other functions failed: "
-                  f"{html.escape('; '.join(verdict.elsewhere))}</p>")
-    return (f'<div class="{verdict.verdict}"><h3>{html.escape(verdict.id)} '
-            f'<small>({html.escape(verdict.operator)})</small></h3>'
-            f"<p><code>{html.escape(verdict.change)}</code></p>"
-            f"<pre>{html.escape(verdict.diff)}</pre>"
-            f"<p>Tests of {html.escape(verdict.function)} it passed:</p><ul>{tests}</ul>{extra}"
+                  f"{for_html('; '.join(verdict.elsewhere))}</p>")
+    return (f'<div class="{verdict.verdict}"><h3>{for_html(verdict.id)} '
+            f'<small>({for_html(verdict.operator)})</small></h3>'
+            f"<p><code>{for_html(verdict.change)}</code></p>"
+            f"<pre>{for_html(verdict.diff)}</pre>"
+            f"<p>Tests of {for_html(verdict.function)} it passed:</p><ul>{tests}</ul>{extra}"
             "</div>")
 
 
@@ -86,18 +89,18 @@ def render_html(audit: Audit) -> str:
     for function in [*audit.functions(), None]:
         c = audit.counts(function)
         rows.append(f'<tr class="{"total" if function is None else ""}">'
-                    f"<td>{html.escape(function or 'all')}</td><td>{c['mutants']}</td>"
+                    f"<td>{for_html(function or 'all')}</td><td>{c['mutants']}</td>"
                     f"<td>{c['killed']}</td><td>{c['survived']}</td><td>{c['equivalent']}</td>"
                     f"<td>{_percent(c['score'])}</td><td>{_bar(c['score'], c['mutants'])}</td></tr>")
     survivors = [v for v in audit.verdicts if v.verdict == SURVIVED]
     equivalents = [v for v in audit.verdicts if v.verdict == EQUIVALENT]
     total = audit.counts()
-    sample = f" ({html.escape(audit.sample)})" if audit.sample else ""
+    sample = f" ({for_html(audit.sample)})" if audit.sample else ""
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Mutation audit of {html.escape(audit.assignment)}</title>"
+        f"<title>Mutation audit of {for_html(audit.assignment)}</title>"
         f"<style>{_STYLE}</style></head><body>"
-        f"<h1>Mutation audit of {html.escape(audit.assignment)}</h1>"
+        f"<h1>Mutation audit of {for_html(audit.assignment)}</h1>"
         f"<p>{total['mutants']} mutants of the reference solution{sample}, each graded by the "
         f"hidden suite in {audit.seconds:.0f} s with {audit.workers} workers. A mutant is killed "
         "when a test of the function it changes fails; the score counts killed among killed and "

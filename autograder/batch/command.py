@@ -29,6 +29,7 @@ from autograder.batch.progress import Display
 from autograder.grading.hidden import SecretError, course_secret, secret_id
 from autograder.report import dashboard
 from autograder.submission.load import SubmissionError, find_notebook, load
+from autograder.text import for_terminal
 from autograder.worker.limits import Limits
 
 DEFAULT_OUT = Path("grades")
@@ -55,12 +56,13 @@ class Summary:
     dashboard_error: str = ""
 
     def describe(self) -> str:
+        """What the batch did, for a terminal: the names of skipped files are printed inert."""
         text = (f"{self.assignment}: {self.found} submissions: {self.graded} graded, "
                 f"{self.invalid} invalid, {self.failed} failed, {self.unchanged} unchanged "
                 f"(already graded) in {self.seconds:.1f} s")
         if self.skipped:
             text += f"\n{len(self.skipped)} skipped, not graded (listed in the CSV):" + "".join(
-                f"\n  {s.path}: {s.why}" for s in self.skipped)
+                f"\n  {for_terminal(f'{s.path}: {s.why}', one_line=True)}" for s in self.skipped)
         if self.interrupted:
             text += "\ninterrupted: what was graded is saved; run the same command to go on"
         elif self.failed:

@@ -21,6 +21,7 @@ from typing import Any
 
 from autograder.batch.jobs import FAILED, Outcome
 from autograder.grading.results import write_json
+from autograder.text import for_csv_cell
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS grades (
@@ -96,6 +97,8 @@ class Gradebook:
 
         ``skipped`` rows ``(name, path, why)`` (files of the class folder that are no submission)
         follow with status ``skipped``, no score and the reason; they are not in the gradebook.
+        Every cell goes through ``for_csv_cell``: a file named ``=HYPERLINK(...)`` is text in a
+        spreadsheet, not a formula.
         """
         rows = self.rows(assignment)
         tests: list[str] = []
@@ -110,12 +113,16 @@ class Gradebook:
             per_row.append(scores)
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\n")
-        writer.writerow([*FIXED_COLUMNS, *tests])
+
+        def write(cells: list[Any]) -> None:
+            writer.writerow([for_csv_cell(cell) for cell in cells])
+
+        write([*FIXED_COLUMNS, *tests])
         for row, scores in zip(rows, per_row, strict=True):
-            writer.writerow([*(row[c] for c in FIXED_COLUMNS), *(scores.get(t, "") for t in tests)])
+            write([*(row[c] for c in FIXED_COLUMNS), *(scores.get(t, "") for t in tests)])
         for name, where, why in skipped:
             extra = {"student": name, "status": "skipped", "error": why, "submission": where}
-            writer.writerow([extra.get(c, "") for c in FIXED_COLUMNS])
+            write([extra.get(c, "") for c in FIXED_COLUMNS])
         path = self.folder / f"{assignment}.csv"
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=self.folder)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:

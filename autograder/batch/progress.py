@@ -3,6 +3,8 @@
 On a terminal, a rich progress bar (done/total, elapsed, an estimate of the time left) with a
 line above it for every submission that is invalid or could not be graded. Elsewhere (a log file,
 a cluster job's output) one plain line per finished submission, with the same estimate.
+A line names a student by their file's name and may quote why it is invalid: text from a
+submission, printed inert (``autograder/text.py``), one line per submission.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from autograder.batch.jobs import GRADED, Outcome
+from autograder.text import for_terminal
 
 
 def _duration(seconds: float) -> str:
@@ -23,11 +26,13 @@ def _duration(seconds: float) -> str:
 
 
 def describe(outcome: Outcome) -> str:
-    """One line about one finished submission."""
+    """One line about one finished submission, safe to print on a terminal."""
     if outcome.status == GRADED:
-        return (f"{outcome.student}: {outcome.score:g} / {outcome.max_score:g} "
+        text = (f"{outcome.student}: {outcome.score:g} / {outcome.max_score:g} "
                 f"({outcome.seconds:.1f} s)")
-    return f"{outcome.student}: {outcome.status}: {outcome.error}"
+    else:
+        text = f"{outcome.student}: {outcome.status}: {outcome.error}"
+    return for_terminal(text, one_line=True)
 
 
 class Display:

@@ -6,6 +6,10 @@ quoted, and one more, ``needs_attention``: empty for a graded submission, else w
 person: the hidden suite could not grade it (the reason ``GradeWithHiddenSuites`` recorded, e.g.
 "this notebook is the 'losses' assignment, not 'mlp_mnist'"), or ``nbgrader autograde`` failed on
 it (no autograded notebook), or a test cell was never graded.
+
+Every cell goes through ``for_csv_cell`` (``autograder/text.py``): a student id or a reason that
+begins with ``=`` is text in a spreadsheet, not a formula; numbers stay numbers. The lines logged
+for submissions that need attention are printed inert.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from nbgrader.api import Gradebook, MissingEntry, SubmittedAssignment
 from nbgrader.plugins import ExportPlugin
 
 from autograder.nbgrader import verdicts
+from autograder.text import for_csv_cell, for_terminal
 
 COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
            "raw_score", "late_submission_penalty", "score", "max_score", "needs_attention")
@@ -54,15 +59,16 @@ class CsvWithAttention(ExportPlugin):
                                late_submission_penalty=penalty,
                                score=max(0.0, submission.score - penalty),
                                needs_attention=self.attention(submission))
-                rows.append({k: "" if row.get(k) is None else str(row[k]) for k in COLUMNS})
+                rows.append({k: row.get(k) for k in COLUMNS})
         with open(dest, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow([for_csv_cell(k) for k in COLUMNS])
+            writer.writerows([for_csv_cell(row[k]) for k in COLUMNS] for row in rows)
         flagged = [r for r in rows if r["needs_attention"]]
         for row in flagged:
-            self.log.warning("needs attention: %s, %s: %s", row["student_id"], row["assignment"],
-                             row["needs_attention"])
+            self.log.warning("needs attention: %s", for_terminal(
+                f"{row['student_id']}, {row['assignment']}: {row['needs_attention']}",
+                one_line=True))
 
     def attention(self, submission: SubmittedAssignment) -> str:
         """Why a person should look at this submission's grade; "" if it was graded."""

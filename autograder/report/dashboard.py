@@ -7,8 +7,12 @@ Made from the gradebook's rows alone (``autograder batch`` writes it at the end 
 - the score histogram (one bar per point);
 - each test's pass rate across the class, the hardest first;
 - the most common failure reasons, with how many students hit each;
-- grading time per submission;
-- every student with a link to their report (``<assignment>/<student>/report.html``).
+- a histogram of the grading time per submission (the charts: ``charts.py``);
+- every student with a link to their report (``<assignment>/<student>/report.html``), with the
+  score or "not graded" and why (a file that could not be graded has no score, not a 0).
+
+Paths are named relative to the folder that was graded (``submission.graded_folder``), and all
+text from a submission is inert on the page (``autograder/text.py``).
 
 The figures are also in the page as numbers (``data-*`` attributes and tables), so a test and a
 screen reader read the same figures as the eye.
@@ -23,8 +27,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from autograder.report.pages import esc, figure, page, pyplot, write
-from autograder.report.submission import write_report
+from autograder.report import charts
+from autograder.report.pages import esc, figure, page, write
+from autograder.report.submission import graded_folder, relative, write_report
 
 TOP_REASONS = 10
 
@@ -58,47 +63,58 @@ def pass_rates(graded: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
                   key=lambda r: (r[1] / r[2], order[r[0]]))
 
 
-def reasons(graded: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
-    """``(test, reason, students)`` of the most common failures."""
+def reasons(graded: list[dict[str, Any]],
+            folders: dict[str, str] | None = None) -> list[tuple[str, str, int]]:
+    """``(test, reason, students)`` of the most common failures; paths in a reason are named
+    relative to the student's graded folder (``folders[student]``)."""
     count: Counter[tuple[str, str]] = Counter()
     for row in graded:
+        folder = (folders or {}).get(row["student"], "")
         for t in row["results"].get("tests", []):
             if t.get("status") != "passed" and t.get("visibility") != "hidden":
-                count[(str(t.get("name", "")), str(t.get("output") or "failed"))] += 1
+                why = relative(t.get("output") or "failed", folder)
+                count[(str(t.get("name", "")), why)] += 1
     return [(test, why, n) for (test, why), n in count.most_common(TOP_REASONS)]
 
 
 def _figures(assignment: str, bins: list[int], rates: list[tuple[str, int, int]],
              seconds: list[float]) -> list[str]:
-    plt = pyplot()
-    out = []
-    fig, ax = plt.subplots(figsize=(7, 2.6))
-    ax.bar(range(len(bins)), bins, color="#2c7fb8")
-    ax.set_xlabel("points")
-    ax.set_ylabel("students")
-    ax.set_title(f"{assignment}: scores")
-    out.append(figure(fig, f"histogram of the scores of {assignment}"))
+    shown = [(charts.scores(assignment, bins), f"histogram of the scores of {assignment}")]
     if rates:
-        fig, ax = plt.subplots(figsize=(7, 0.3 * len(rates) + 0.8))
-        labels = [name if len(name) <= 60 else name[:57] + "..." for name, _, _ in rates]
-        ax.barh(range(len(rates)), [100 * p / n for _, p, n in rates], color="#27ae60")
-        ax.set_yticks(range(len(rates)), labels, fontsize=7)
-        ax.invert_yaxis()
-        ax.set_xlim(0, 100)
-        ax.set_xlabel("% of students passing")
-        out.append(figure(fig, f"pass rate of each test of {assignment}"))
+        shown.append((charts.pass_rates(assignment, rates),
+                      f"pass rate of each test of {assignment}"))
     if seconds:
-        fig, ax = plt.subplots(figsize=(7, 2.2))
-        ax.hist(seconds, bins=min(20, max(len(seconds), 1)), color="#7f8c8d")
-        ax.set_xlabel("seconds per submission")
-        ax.set_ylabel("submissions")
-        out.append(figure(fig, f"grading time per submission of {assignment}"))
-    return out
+        shown.append((charts.timing(assignment, seconds),
+                      f"histogram of the grading time per submission of {assignment}"))
+    return [figure(fig, alt, charts.drawn(fig)) for fig, alt in shown]
+
+
+def why_not(row: dict[str, Any]) -> str:
+    """Why a gradebook row holds no grade: its error, and for a failed one what happens next."""
+    error = str(row.get("error") or row["status"])
+    if row["status"] == "failed":
+        return f"{error} (the next run of `autograder batch` grades it again)"
+    return error
+
+
+def _student(assignment: str, row: dict[str, Any], folder: str) -> str:
+    """A row of the students' table: a score, or "not graded" and why."""
+    link = f'<a href="{report_path(assignment, row["student"])}">{esc(row["student"])}</a>'
+    if row["status"] == "graded":
+        return (f'<tr class="student" data-student="{esc(row["student"])}" data-status="graded" '
+                f'data-score="{float(row["score"]):g}"><td>{link}</td>'
+                f'<td class="num">{float(row["score"]):g} / {float(row["max_score"]):g}</td>'
+                f'<td class="num">{float(row["seconds"]):.1f} s</td><td class="why"></td></tr>')
+    return (f'<tr class="student" data-student="{esc(row["student"])}" '
+            f'data-status="{esc(row["status"])}"><td>{link}</td><td class="num">not graded</td>'
+            f'<td class="num">-</td><td class="why">{esc(relative(why_not(row), folder))}</td>'
+            "</tr>")
 
 
 def section(assignment: str, rows: list[dict[str, Any]]) -> str:
     """The dashboard's part about one assignment."""
     graded = [r for r in rows if r["status"] == "graded"]
+    folders = {r["student"]: graded_folder(r["submission"], r["student"]) for r in rows}
     scores = [float(r["score"]) for r in graded]
     max_score = max((float(r["max_score"]) for r in rows), default=0.0)
     bins = histogram(scores, max_score)
@@ -107,13 +123,15 @@ def section(assignment: str, rows: list[dict[str, Any]]) -> str:
     status = Counter(r["status"] for r in rows)
     median = f"{statistics.median(scores):g} / {max_score:g}" if scores else "none graded"
     took = f"{statistics.median(seconds):.1f} s" if seconds else "-"
+    failed = (f', {status["failed"]} not graded because the grader failed (the next run grades '
+              "them again)" if status["failed"] else "")
     parts = [f'<section class="assignment" id="{esc(assignment)}">',
              f"<h2>{esc(assignment)}</h2>",
              f'<p id="counts-{esc(assignment)}" data-graded="{status["graded"]}" '
              f'data-invalid="{status["invalid"]}" data-failed="{status["failed"]}">'
-             f'{len(rows)} submissions: {status["graded"]} graded, {status["invalid"]} invalid, '
-             f'{status["failed"]} failed. Median score {esc(median)}; median grading time '
-             f"{took}.</p>",
+             f'{len(rows)} submissions: {status["graded"]} graded, {status["invalid"]} not graded '
+             f"(each says why, below){failed}. Median score "
+             f"{esc(median)}; median grading time {took}.</p>",
              f'<div class="histogram" data-bins="{esc(json.dumps(bins))}"></div>',
              *_figures(assignment, bins, rates, seconds)]
     if rates:
@@ -125,21 +143,14 @@ def section(assignment: str, rows: list[dict[str, Any]]) -> str:
             for n, p, g in rates)
         parts.append(f'<h3>Tests, the hardest first</h3><table class="rates"><tr><th>test</th>'
                      f'<th class="num">passed</th><th></th></tr>{cells}</table>')
-    common = reasons(graded)
+    common = reasons(graded, folders)
     if common:
         cells = "".join(f'<tr><td>{esc(t)}</td><td class="why">{esc(w)}</td>'
                         f'<td class="num">{n}</td></tr>' for t, w, n in common)
         parts.append('<h3>The most common failures</h3><table class="reasons"><tr><th>test</th>'
                      f'<th>reason</th><th class="num">students</th></tr>{cells}</table>')
-    cells = []
-    for r in sorted(rows, key=lambda r: r["student"]):
-        link = f'<a href="{report_path(assignment, r["student"])}">{esc(r["student"])}</a>'
-        what = (f'{float(r["score"]):g} / {float(r["max_score"]):g}' if r["status"] == "graded"
-                else r["status"])
-        cells.append(f'<tr class="student" data-student="{esc(r["student"])}" '
-                     f'data-score="{float(r["score"]):g}"><td>{link}</td>'
-                     f'<td class="num">{esc(what)}</td><td class="num">{float(r["seconds"]):.1f} s'
-                     f'</td><td class="why">{esc(r.get("error") or "")}</td></tr>')
+    cells = [_student(assignment, r, folders[r["student"]])
+             for r in sorted(rows, key=lambda r: r["student"])]
     parts.append('<h3>Students</h3><table class="students"><tr><th>student</th>'
                  '<th class="num">score</th><th class="num">time</th><th>note</th></tr>'
                  f'{"".join(cells)}</table></section>')
@@ -153,9 +164,12 @@ def build(out: Path, rows: list[dict[str, Any]]) -> Path:
     by_assignment: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_assignment.setdefault(row["assignment"], []).append(row)
-        write_report(row["results"] or {"output": row.get("error", "")},
-                     out / row["assignment"] / row["student"] / "report.html",
-                     student=row["student"], back="../../index.html")
+        results = row["results"] or {"extra_data": {"assignment": row["assignment"],
+                                                    "submission": row["submission"]}}
+        write_report(results, out / row["assignment"] / row["student"] / "report.html",
+                     student=row["student"], back="../../index.html",
+                     folder=graded_folder(row["submission"], row["student"]),
+                     not_graded="" if row["status"] == "graded" else why_not(row))
     body = ["<h1>Grades</h1>"]
     if not by_assignment:
         body.append("<p>The gradebook holds no submissions yet.</p>")

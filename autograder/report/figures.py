@@ -3,6 +3,10 @@
 Three kinds, so that a suite says what to show and this room how:
 
 - ``curves``: lines, ``series`` of ``{"label", "x", "y"}``, with ``x_label`` and ``y_label``;
+  the first series is the student's, drawn on top; each other series of several points is one to
+  compare with (the reference's), drawn underneath as a wide pale band, so that where the two
+  agree the band still shows on both sides of the student's line (the legend says so); a series
+  of one point is a star;
 - ``matrix``: a table of counts (a confusion matrix), ``values`` rows by ``rows_label``;
 - ``heatmap``: a grid of numbers too large to print (``values``, 1-D or 2-D), with a colour bar;
 - ``digits``: a grid of 28x28 grey images (``images``, 784 values 0-255 each) with ``captions``.
@@ -19,21 +23,31 @@ import numpy as np
 
 from autograder.report.pages import esc, figure, pyplot
 
+MINE = "#1f4e9c"  # the student's line: dark, thin, with markers
+BANDS = ("#f0a030", "#8fbc5a", "#c27ba0")  # lines to compare with: wide, pale, underneath
+AGREE = "where your line runs inside a pale band, the two agree"
+
 
 def _curves(plt: Any, data: dict[str, Any]) -> Any:
-    fig, ax = plt.subplots(figsize=(6.5, 3))
-    for i, series in reversed(list(enumerate(data["series"]))):  # the first one drawn on top
-        if len(series["x"]) == 1:  # one measured point: a star above the lines
-            ax.plot(series["x"], series["y"], "k*", markersize=12, label=str(series["label"]),
-                    zorder=4)
-            continue
-        ax.plot(series["x"], series["y"], "o-" if i == 0 else "s--", label=str(series["label"]),
-                markersize=3, linewidth=2 if i == 0 else 1, zorder=3 if i == 0 else 2)
+    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    drawn, bands = [], 0
+    for i, series in enumerate(data["series"]):
+        x, y, label = series["x"], series["y"], str(series["label"])
+        if len(x) == 1:  # one measured point: a star above the lines
+            drawn += ax.plot(x, y, "k*", markersize=12, label=label, zorder=4)
+        elif i == 0:
+            drawn += ax.plot(x, y, "o-", color=MINE, markersize=3, linewidth=1.5, label=label,
+                             zorder=3)
+        else:
+            drawn += ax.plot(x, y, "-", color=BANDS[bands % len(BANDS)], linewidth=8, alpha=0.45,
+                             solid_capstyle="round", label=label, zorder=2)
+            bands += 1
     ax.set_xlabel(str(data.get("x_label", "")))
     ax.set_ylabel(str(data.get("y_label", "")))
     if data.get("log_y") and all(v > 0 for s in data["series"] for v in s["y"]):
         ax.set_yscale("log")
-    ax.legend(fontsize=8)
+    ax.legend(handles=drawn, fontsize=8, title=AGREE if bands else None, title_fontsize=8,
+              alignment="left")
     return fig
 
 

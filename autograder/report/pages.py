@@ -2,17 +2,21 @@
 
 Nothing on a page is fetched from a network: the style is inline and every figure is a
 ``data:image/png;base64,...`` image, so a report opens from a disk, an e-mail or an LMS.
+Text goes onto a page through :func:`esc`, which makes it inert (``autograder/text.py``: no
+control characters, bidi overrides and zero-width characters shown as ``<U+202E>``).
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
+import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from autograder.text import for_html
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 64em; color: #222;
@@ -24,7 +28,7 @@ th, td { padding: 0.3em 0.6em; border-bottom: 1px solid #ddd; text-align: left;
 td.num, th.num { text-align: right; white-space: nowrap; }
 tr.passed td.mark { color: #1e561e; } tr.failed td.mark { color: #c0392b; }
 tr.failed td.name { color: #8e1f14; font-weight: bold; }
-td.why { white-space: pre-wrap; overflow-wrap: anywhere; }
+td.why, .not-graded { white-space: pre-wrap; overflow-wrap: anywhere; }
 .total { font-size: 1.3em; font-weight: bold; }
 .note { white-space: pre-wrap; overflow-wrap: anywhere; background: #f6f6f6; padding: 0.6em; }
 img.figure { max-width: 100%; height: auto; display: block; margin: 0.5em 0; }
@@ -34,7 +38,8 @@ img.figure { max-width: 100%; height: auto; display: block; margin: 0.5em 0; }
 
 
 def esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    """``value`` as inert text for an element or a quoted attribute (see ``autograder/text.py``)."""
+    return for_html(value)
 
 
 def page(title: str, body: str) -> str:
@@ -45,15 +50,18 @@ def page(title: str, body: str) -> str:
             f"<body>\n{body}\n</body></html>\n")
 
 
-def figure(fig: Any, alt: str) -> str:
-    """An ``<img>`` holding a matplotlib figure as an embedded PNG; the figure is closed."""
+def figure(fig: Any, alt: str, facts: dict[str, Any] | None = None) -> str:
+    """An ``<img>`` holding a matplotlib figure as an embedded PNG; the figure is closed.
+    ``facts`` become ``data-*`` attributes, as JSON (``{"y_ticks": [...]}``: ``data-y-ticks``)."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img class="figure" alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+    extra = "".join(f' data-{k.replace("_", "-")}="{esc(json.dumps(v))}"'
+                    for k, v in (facts or {}).items())
+    return f'<img class="figure" alt="{esc(alt)}"{extra} src="data:image/png;base64,{data}">'
 
 
 def pyplot() -> Any:
