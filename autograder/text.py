@@ -1,11 +1,11 @@
 """Text the kit writes for people to open elsewhere: CSV files that end up in a spreadsheet.
 
 A spreadsheet (Excel, LibreOffice, Google Sheets) reads a CSV cell that begins with ``=``, ``+``,
-``-`` or ``@`` as a formula, and one that begins with a tab or a carriage return may be too: a
-student who names a file ``=HYPERLINK("http://x","y").ipynb`` would put a live link (or worse) into
-the instructor's gradebook. This is "CSV injection" (formula injection); the defence OWASP
-describes is to make such a cell plain text by putting an apostrophe before it, which spreadsheets
-take as "text" and do not show.
+``-`` or ``@`` as a formula, and one that begins with a tab, a carriage return or a NUL may be
+too: a student who names a file ``=HYPERLINK("http://x","y").ipynb`` would put a live link (or
+worse) into the instructor's gradebook. This is "CSV injection" (formula injection); the defence
+OWASP describes (the CSV Injection page, and ASVS requirement 1.2.10) is to make such a cell plain
+text by putting an apostrophe before it, which spreadsheets take as "text" and do not show.
 
 :func:`spreadsheet_safe` does that to one cell and :func:`write_csv` to every cell of a file, so
 that each CSV writer of the kit needs one call. Two kinds of cell pass unchanged:
@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
 NO_GRADE = "-"
 
 

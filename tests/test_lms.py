@@ -330,7 +330,8 @@ def test_nbgrader_gradebook_is_read_with_statuses_and_never_written(course: Path
 
 @pytest.mark.parametrize("value, safe", [
     (HYPERLINK, "'" + HYPERLINK), ("+1", "'+1"), ("@SUM(1)", "'@SUM(1)"), ("-1", "'-1"),
-    ("\tx", "'\tx"), ("\rx", "'\rx"), ("alice", "alice"), ("", ""), (None, ""), ("-", "-"),
+    ("\tx", "'\tx"), ("\rx", "'\rx"), ("\0x", "'\0x"), ("alice", "alice"), ("", ""),
+    (None, ""), ("-", "-"),
     (14, 14), (-1.5, -1.5), (True, "True"), ("a=b", "a=b"),
 ])
 def test_spreadsheet_safe_neutralises_formulas_and_keeps_numbers(value, safe):
