@@ -169,7 +169,8 @@ def test_canvas_lines_for_missing_extra_invalid_and_failed_on_stderr(grades: Pat
     assert len(lines) == 5 and "Traceback" not in done.stderr
     summary = (tmp_path / "canvas.summary.txt").read_text(encoding="utf-8")
     assert all(f"  {line}\n" in summary for line in lines)
-    assert f"wrote {out} for Canvas: 7 students, losses, mlp_mnist, from " in done.stdout
+    assert f"wrote {out} for Canvas: grades of losses, mlp_mnist for 7 students, from " \
+           in done.stdout
     assert "kit names found in column 'SIS Login ID' of canvas-gradebook.csv: 7 of 8" in done.stdout
 
 

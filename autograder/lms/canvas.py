@@ -109,8 +109,8 @@ def table(joined: Joined, *, columns: dict[str, str] | None = None) -> Table:
         scores = [entry.score(a) for a in grades.assignments]
         result.rows.append([*ids, *("" if s is None else number(s) for s in scores)])
     if any(cell == "" for row in result.rows[2:] for cell in row[len(HEADER):]):
-        result.notes.append("empty cells (failed grades) are no grade: where Canvas holds one, "
-                            "its import preview shows the change and would clear it")
+        result.notes.append("empty cells (failed or missing grades) are no grade: where Canvas "
+                            "holds one, its import preview shows the change and would clear it")
     return result
 
 

@@ -49,8 +49,8 @@ class Summary:
     def headline(self) -> str:
         """What was written, in a few lines (the CLI prints it on stdout)."""
         g = self.grades
-        lines = [f"wrote {self.out} for {LMSES[self.lms]}: {self.exported} students, "
-                 f"{', '.join(g.assignments)}, from {g.source}"]
+        lines = [f"wrote {self.out} for {LMSES[self.lms]}: grades of {', '.join(g.assignments)} "
+                 f"for {self.exported} students, from {g.source}"]
         found, students = self.joined.match, g.students()
         if found is not None and self.joined.roster is not None:
             how = "found" if found.chosen else "looked up"

@@ -112,6 +112,7 @@ def table(joined: Joined, *, id_column_name: str | None = None, feedback: bool =
     result.notes.append(f"on import: Identify user by, Map from {ident!r} to "
                         f"{field.get(ident.casefold(), 'the user field it holds')}")
     if any(cell == NO_GRADE for row in result.rows[1:] for cell in row):
-        result.notes.append(f"cells of {NO_GRADE!r} are no grade (failed): Moodle clears a grade "
-                            "it holds for such a cell; import that column after the regrade")
+        result.notes.append(f"cells of {NO_GRADE!r} are no grade (failed or missing): Moodle "
+                            "clears a grade it holds for such a cell; import that column after "
+                            "the regrade")
     return result
