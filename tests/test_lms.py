@@ -146,6 +146,11 @@ def test_canvas_names_a_new_column_by_the_assignment_without_a_match(grades: Pat
     assert rows[0][5:] == ["losses"] and rows[1][5:] == ["20"]  # the kit's points
     assert any("column 'losses': Canvas uses its assignment of that title, or creates one worth "
                "20 points" in n for n in summary.notes)
+    summary, rows = export(tmp_path, "canvas", gradebook=grades, roster=canvas_roster,
+                           assignments=[B], columns={B: "Losses (9999)"})
+    assert rows[0][5:] == ["Losses (9999)"] and rows[1][5:] == ["20"]
+    assert "losses -> column 'Losses (9999)': Canvas's assignment 9999 (not in the roster: its " \
+           "points are not known here)" in summary.notes
 
 
 def test_canvas_lines_for_missing_extra_invalid_and_failed_on_stderr(grades: Path,

@@ -87,6 +87,10 @@ def table(joined: Joined, *, columns: dict[str, str] | None = None) -> Table:
                     f"{assignment}: Canvas's {header!r} is worth {theirs} points, the kit grades "
                     f"out of {kit}: the scores are the kit's points; set the assignment's points "
                     f"in Canvas to {kit}, or convert")
+        elif _COLUMN.match(header):
+            result.notes.append(f"{assignment} -> column {header!r}: Canvas's assignment "
+                                f"{_COLUMN.match(header)['id']} (not in the roster: its points "
+                                "are not known here)")
         else:
             result.notes.append(f"{assignment} -> column {header!r}: Canvas uses its assignment "
                                 f"of that title, or creates one worth {kit} points")
