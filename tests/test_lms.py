@@ -392,6 +392,8 @@ def test_an_email_local_part_shared_by_two_rows_matches_neither(tmp_path: Path):
     (["moodle", "{grades}", "--roster", "{tmp}/emails.csv", "--id-column", "Username"],
      "{tmp}/emails.csv: has no column 'Username' (given as --id-column) (its columns: student, "
      "email)"),
+    (["moodle", "{grades}", "--roster", "{tmp}/emails.csv", "-o", "{tmp}/emails.csv"],
+     "{tmp}/emails.csv: is the roster: write the export to another file (-o)"),
     (["canvas", "{grades}", "--roster", "{tmp}/emails.csv", "--column", "losses"],
      "--column takes ASSIGNMENT=HEADER, e.g. mlp_mnist='Lab 5 (4567)'"),
 ])
@@ -407,6 +409,7 @@ def test_bad_input_is_one_line_naming_the_file_and_exit_status_2(grades: Path, t
     assert result.exit_code == 2, result.output
     assert result.stderr == f"autograder: error: {message.format(**fill)}\n"
     assert not (tmp_path / "canvas.csv").exists() and not (tmp_path / "moodle.csv").exists()
+    assert (tmp_path / "emails.csv").read_text(encoding="utf-8").startswith("student,email")
     with contextlib.closing(sqlite3.connect(tmp_path / "odd" / "gradebook.sqlite")) as odd:
         assert [r[0] for r in odd.execute("SELECT name FROM sqlite_master")] == ["marks"]
 

@@ -88,6 +88,8 @@ def main(*, lms: str, gradebook: Path, out: Path, roster: Path | None = None,
     if roster is None and lms != "csv":
         raise LmsError(f"a {LMSES[lms]} file needs a roster (--roster): the LMS's identifiers "
                        "of the kit's students")
+    if roster is not None and Path(out).resolve() == Path(roster).resolve():
+        raise LmsError(f"{out}: is the roster: write the export to another file (-o)")
     grades = gradebooks.read(Path(gradebook), assignments)
     people = rosters.read(Path(roster)) if roster is not None else None
     joined = join(grades, people, name_column)
