@@ -16,8 +16,12 @@ who grade it. Three ways that text could act instead of being read, and what is 
   the same. (An emoji joined by U+200D shows its parts and the marker.)
 - **Spreadsheet formulas**: a CSV cell that begins with ``=``, ``+``, ``-``, ``@`` (or their
   full-width forms), a tab or a carriage return, after any blanks, would run as a formula
-  (``=HYPERLINK(...)``) when the CSV is opened; :func:`for_csv_cell` prefixes it with ``'``.
-  Numbers, and text that reads as a plain decimal number (``-1.5``), stay as they are.
+  (``=HYPERLINK(...)``) when the CSV is opened (OWASP's "CSV injection"); :func:`for_csv_cell`
+  prefixes it with ``'``, which spreadsheets take as "text" and do not show. Numbers (``int``,
+  ``float``) and a lone ``-`` (no formula anywhere, and Moodle's own "no grade" in its grade
+  files) stay as they are; text that merely looks like a number (a student named ``+1``) is text,
+  and is prefixed too, so that the spreadsheet shows the name as it is. :func:`write_csv` writes
+  a whole file so.
 
 All three start from :func:`inert`. These functions are for text the kit shows, not for
 what it stores: the gradebook and ``results.json`` keep what the submission gave.
@@ -25,9 +29,14 @@ what it stores: the gradebook and ``results.json`` keep what the submission gave
 
 from __future__ import annotations
 
+import csv
 import html
+import os
 import re
+import tempfile
 import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 _ESCAPES = re.compile(
@@ -39,7 +48,7 @@ _ESCAPES = re.compile(
 )
 _SHOWN = frozenset("\u2028\u2029")  # separators a terminal or an editor may break lines at
 _FORMULA = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+NO_GRADE = "-"
 
 
 def visible(char: str) -> str:
@@ -87,6 +96,27 @@ def for_csv_cell(value: Any) -> Any:
         return value
     text = inert(value)
     start = text.lstrip(" \n")[:1]
-    if start in _FORMULA and not _NUMBER.fullmatch(text.strip()):
+    if start in _FORMULA and text != NO_GRADE:
         return "'" + text
     return text
+
+
+def write_csv(path: Path, rows: Iterable[Sequence[Any]], *, lineterminator: str = "\r\n") -> Path:
+    """Write ``rows`` to ``path`` as UTF-8 CSV, every cell through :func:`for_csv_cell`.
+
+    The file is replaced atomically: a reader never sees half of it. Line ends are CRLF by
+    default (RFC 4180, which LMS importers follow).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, lineterminator=lineterminator)
+            for row in rows:
+                writer.writerow([for_csv_cell(cell) for cell in row])
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

