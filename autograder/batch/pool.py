@@ -41,6 +41,45 @@ def _ask(conn: Connection) -> Job | None:
     return conn.recv()
 
 
+class _Ahead:
+    """The answer to a grader's ("want",) sent before it grades its current job, received in a
+    thread: the next job's worker starts the moment the job arrives, at once in a batch (the
+    queue is full), or while the current one is graded when the service's next check comes.
+    A grader with nothing queued for it must not wait for one before it grades what it has."""
+
+    def __init__(self, conn: Connection):
+        conn.send(("want",))
+        self.prepared: Prepared | None = None
+        self.ended = False  # None came: no more jobs
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._receive, args=(conn,), daemon=True,
+                                        name="autograder-ahead")
+        self._thread.start()
+
+    def _receive(self, conn: Connection) -> None:
+        try:
+            job = conn.recv()
+        except BaseException as exc:  # EOFError: the coordinator has gone
+            self.error = exc
+            return
+        if job is None:
+            self.ended = True
+        else:
+            self.prepared = Prepared(job)
+
+    def next(self) -> Prepared | None:
+        """The next job, prepared (waiting for it if it has not come); None: no more."""
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        prepared, self.prepared = self.prepared, None
+        return prepared
+
+    def close(self) -> None:
+        if not self._thread.is_alive() and self.prepared is not None:
+            self.prepared.close()
+
+
 def _quiet(log: Path | None) -> None:
     """Send what TensorFlow prints at C level to the log, not over the progress bar."""
     target = os.open(str(log) if log else os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -74,23 +113,24 @@ def serve(conn: Connection, log: Path | None = None, parent: int = 0) -> None:
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     _quiet(log)
     current: Prepared | None = None
-    ahead: Prepared | None = None
+    ahead: _Ahead | None = None
     try:
         job = _ask(conn)
         current = Prepared(job) if job is not None else None
         while current is not None:
-            job = _ask(conn)
-            ahead = Prepared(job) if job is not None else None
+            ahead = _Ahead(conn)
             outcome = grade_prepared(current)  # closes current
             current = None
             conn.send(("done", outcome))
-            current, ahead = ahead, None
+            current = ahead.next()
+            ahead = None
     except (EOFError, BrokenPipeError):  # the coordinator has gone: stop
         pass
     finally:
-        for prepared in (current, ahead):
-            if prepared is not None:
-                prepared.close()
+        if current is not None:
+            current.close()
+        if ahead is not None:
+            ahead.close()
         exit_without_teardown(0)
 
 
