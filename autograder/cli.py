@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -262,9 +263,7 @@ def gradescope_run(assignment: str, root: Path) -> None:
 
 def _parsed(parse: Callable[[str], object]) -> Callable[..., object]:
     """A click callback turning a parser's ValueError into click's "Invalid value" line."""
-    def callback(_ctx: click.Context, _param: click.Parameter, value: str | None) -> object:
-        if value is None:
-            return None
+    def callback(_ctx: click.Context, _param: click.Parameter, value: str) -> object:
         try:
             return parse(value)
         except ValueError as exc:
@@ -286,10 +285,8 @@ def _serve_options(function: Callable[..., None]) -> Callable[..., None]:
                      callback=_parsed(parse_rate), help=help_of("rate")),
         click.option("--max-upload", default="10MB", show_default=True,
                      callback=_parsed(parse_size), help=help_of("max_upload")),
-        click.option("--workers", type=click.IntRange(min=1), default=None,
-                     help=help_of("workers")),
-        click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
-                     help=help_of("dask")),
+        click.option("--workers", type=click.IntRange(min=1), default=None, help=help_of("workers")),
+        click.option("--dask", "dask_address", metavar="ADDRESS", default=None, help=help_of("dask")),
         click.option("--assignment", "assignments", multiple=True, help=help_of("assignments")),
         click.option("--log", type=click.Path(path_type=Path, dir_okay=False), default=None,
                      help=help_of("log")),
@@ -301,26 +298,19 @@ def _serve_options(function: Callable[..., None]) -> Callable[..., None]:
 
 @main.command()
 @_serve_options
-def serve(db: Path, host: str, port: int, rate: object, max_upload: int, workers: int | None,
+def serve(db: Path, host: str, port: int, rate: Any, max_upload: int, workers: int | None,
           dask_address: str | None, assignments: tuple[str, ...], log: Path | None) -> None:
     """Serve checks: students' check() sends a saved notebook and gets its grade, graded as
     `autograder grade` does (see docs/service.md). Stop it with Ctrl-C or SIGTERM."""
     from autograder.serve import command
-    from autograder.serve.limits import Rate
     from autograder.serve.settings import Settings
 
-    assert isinstance(rate, Rate)
-    try:
-        for name in assignments:  # a mistyped name is said at once, before anything starts
-            manifest.get(name)
-    except manifest.UnknownAssignment as exc:
-        fail(str(exc))
     settings = Settings(db=db, host=host, port=port, rate=rate, max_upload=max_upload,
                         workers=workers, dask=dask_address, assignments=assignments, log=log)
     try:
         command.main(settings=settings, ready=lambda url: click.echo(
             f"autograder serve: listening on {url} ({dask_address or settings.graders} graders, "
-            f"database {db})", err=False))
+            f"database {db})"))
     except command.ServeError as exc:
         fail(str(exc))
 
@@ -344,10 +334,7 @@ def tokens(roster: Path, db: Path, out: Path | None, rotate: bool) -> None:
         fail(str(exc))
     if out is None:
         click.echo(command.tokens_csv(done.issued), nl=False)
-    where = f" into {out}" if out is not None else ""
-    click.echo(f"{len(done.issued)} tokens issued{where}; {done.kept} of the roster's "
-               f"{done.roster} students kept theirs" + ("" if rotate or not done.kept else
-                                                         " (--rotate issues new ones)"), err=True)
+    click.echo(done.describe(out), err=True)
 
 
 @main.command()
@@ -364,13 +351,7 @@ def checks(db: Path, csv_out: Path | None) -> None:
         rows = command.report(db=db, csv_out=csv_out)
     except command.ServeError as exc:
         fail(str(exc))
-    click.echo(f"{'student':<20} {'assignment':<18} {'checks':>6} {'last':>6} {'best':>6} "
-               f"{'of':>4}  last check (UTC)")
-    for r in rows:
-        click.echo(f"{r['student']:<20} {r['assignment']:<18} {r['checks']:>6} {r['last']:>6g} "
-                   f"{r['best']:>6g} {r['max_score']:>4g}  {r['last_check']}")
-    if not rows:
-        click.echo("(no checks yet)")
+    click.echo(command.table(rows))
 
 
 @main.command(name="list")

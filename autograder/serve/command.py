@@ -56,6 +56,11 @@ def main(*, settings: Settings, ready: Callable[[str], None] | None = None) -> N
     from autograder.serve.service import Service
     from autograder.worker import zygote
 
+    try:
+        for name in settings.assignments:  # a mistyped name is said at once, before all else
+            manifest.get(name)
+    except manifest.UnknownAssignment as exc:
+        raise ServeError(str(exc)) from None
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s autograder serve: %(message)s")
     zygote.start()  # TensorFlow's import begins while the rest is set up
@@ -83,6 +88,12 @@ class Issued:
     issued: dict[str, str]  # student -> token, this run's
     roster: int  # students in the roster
     kept: int  # who had a token and kept it
+
+    def describe(self, out: Path | None) -> str:
+        where = f" into {out}" if out is not None else ""
+        hint = " (--rotate issues new ones)" if self.kept and len(self.issued) < self.roster else ""
+        return (f"{len(self.issued)} tokens issued{where}; {self.kept} of the roster's "
+                f"{self.roster} students kept theirs{hint}")
 
 
 def issue_tokens(*, roster: Path, db: Path, out: Path | None = None,
@@ -121,6 +132,15 @@ def tokens_csv(issued: dict[str, str]) -> str:
 
 
 COLUMNS = ("student", "assignment", "checks", "last", "best", "max_score", "last_check")
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The rows of :func:`report` as a table for a terminal."""
+    lines = [f"{'student':<20} {'assignment':<18} {'checks':>6} {'last':>6} {'best':>6} {'of':>4}"
+             "  last check (UTC)"]
+    lines += [f"{r['student']:<20} {r['assignment']:<18} {r['checks']:>6} {r['last']:>6g} "
+              f"{r['best']:>6g} {r['max_score']:>4g}  {r['last_check']}" for r in rows]
+    return "\n".join(lines if rows else [*lines, "(no checks yet)"])
 
 
 def report(*, db: Path, csv_out: Path | None = None) -> list[dict[str, Any]]:
