@@ -490,3 +490,45 @@ def test_a_new_database_is_made_race_free(tmp_path: Path, monkeypatch: pytest.Mo
         assert db.execute("SELECT COUNT(*) FROM tokens").fetchone()[0] == 8
         db.close()
         assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".new")] == []
+
+
+class _DyingGraders:
+    """Graders whose process dies with every job (a kit or machine problem)."""
+
+    def submit(self, job):
+        from autograder.batch.jobs import failed
+
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        future.set_result(failed(job, "the grader process died (exit status 137) while grading "
+                                      "this submission"))
+        return future
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_grade_the_service_could_not_finish_is_503_and_no_grade(tmp_path: Path):
+    from autograder.batch.jobs import Job
+    from autograder.serve.queue import Checks
+    from autograder.serve.records import ACCEPTED, Records
+    from autograder.serve.service import unavailable
+
+    records = Records(tmp_path / "service.sqlite")
+    try:
+        decision = records.accept(student="ann", assignment=A, sha256="ab", key="k",
+                                  notebook=b"{}", rate=Rate(5, 60))
+        assert decision.kind == ACCEPTED
+        outcome = Checks(_DyingGraders(), records).start(
+            decision.check, Job(A, "ann", "check", "k", [])).result(timeout=10)
+        refused = unavailable(outcome)
+        assert refused.status == 503 and refused.headers == {"Retry-After": "60"}
+        assert "its grader process died" in refused.detail and one_line(refused.detail)
+        row = rows(tmp_path / "service.sqlite")[0]
+        assert (row["status"], row["score"], row["results"], row["notebook"]) == ("failed", None,
+                                                                                 None, None)
+        assert records.about("ann") == (0, False)  # no grade, nothing pending
+        again = records.accept(student="ann", assignment=A, sha256="ab", key="k", notebook=b"{}",
+                               rate=Rate(1, 60))
+        assert again.kind == ACCEPTED  # a failed check is no answer, and does not count
+    finally:
+        records.close()
