@@ -151,9 +151,11 @@ class Service:
                           f"{', '.join(self.assignments)})")
         return name
 
-    def accept(self, student: str, data: bytes, asked: str | None) -> Started:
+    def accept(self, student: str, data: bytes, asked: str | None, *,
+               again: bool = True) -> Started:
         """Check the upload and the limits, record the check and start grading it; raises
-        :class:`Refused`."""
+        :class:`Refused`. (``again``: a check to join that has just been answered is looked
+        up once more, and is then answered from the record.)"""
         if not data:
             raise Refused(400, "empty upload: send the bytes of the saved notebook")
         if len(data) > self.settings.max_upload:
@@ -179,8 +181,12 @@ class Service:
             raise Refused(429, f"over the limit of {self.settings.rate} checks: try again in "
                           f"{decision.retry_after} s", {"Retry-After": str(decision.retry_after)})
         elif decision.kind == rec.JOIN:
-            started.grading = self.checks.joined(decision.check) or self.checks.start(
-                decision.check, self._job(decision.check, student, assignment, cells, key))
+            started.grading = self.checks.joined(decision.check)
+            if started.grading is None and again:  # answered meanwhile
+                return self.accept(student, data, asked, again=False)
+            if started.grading is None:  # pending, but graded nowhere: grade it now
+                started.grading = self.checks.start(
+                    decision.check, self._job(decision.check, student, assignment, cells, key))
         else:
             started.grading = self.checks.start(
                 decision.check, self._job(decision.check, student, assignment, cells, key))
