@@ -21,7 +21,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[course,cluster,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[course,cluster,service,dev]"
 	touch $@
 
 setup: $(VENV)/.installed

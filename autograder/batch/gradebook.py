@@ -4,10 +4,17 @@ Each finished submission is written at once, in this order: its ``results.json``
 format, replaced atomically), then its row in the gradebook, in one transaction. A batch killed at
 any moment therefore loses only the submissions that were still being graded, and the next run
 finds every recorded row by its content key and skips it.
+
+The same database holds what the grading service (``autograder serve``) keeps: each student's
+checks (``checks``) and the hashes of their tokens (``tokens``); ``autograder/serve/records.py``
+and ``tokens.py`` read and write them. :func:`open_database` makes a new file race-free: it is
+made whole, schema included, under a temporary name and linked into place, so no process can
+open the file before its tables exist.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import io
@@ -40,7 +47,92 @@ CREATE TABLE IF NOT EXISTS grades (
     PRIMARY KEY (assignment, student)
 )
 """
+CHECKS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS checks (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    student     TEXT NOT NULL,
+    assignment  TEXT NOT NULL,
+    sha256      TEXT NOT NULL,  -- of the uploaded bytes
+    key         TEXT NOT NULL,  -- content hash: bytes, assignment, suite version, secret
+    status      TEXT NOT NULL,  -- pending | graded | failed (failed: the service's fault, no grade)
+    cached      INTEGER NOT NULL DEFAULT 0,  -- answered from an earlier check of the same bytes
+    score       REAL,
+    max_score   REAL,
+    error       TEXT NOT NULL DEFAULT '',
+    asked_at    REAL NOT NULL,  -- epoch seconds
+    answered_at REAL,
+    grader      TEXT NOT NULL DEFAULT '',  -- host:pid of the grader process
+    results     TEXT,  -- results.json, as text
+    notebook    BLOB   -- the upload, kept while pending: a restart grades it again
+);
+CREATE INDEX IF NOT EXISTS checks_by_student ON checks (student, status, asked_at);
+CREATE TABLE IF NOT EXISTS tokens (
+    student   TEXT PRIMARY KEY,
+    hash      TEXT NOT NULL UNIQUE,  -- sha256 of the token, hex
+    issued_at TEXT NOT NULL  -- UTC, ISO 8601
+);
+"""
 FIXED_COLUMNS = ("student", "score", "max_score", "status", "error", "submission", "graded_at")
+
+
+def _statements() -> list[str]:
+    return [s.strip() for s in (SCHEMA + ";" + CHECKS_SCHEMA).split(";") if s.strip()]
+
+
+def _create(path: Path) -> None:
+    """Make ``path`` whole under a temporary name, then link it into place (never over a file
+    another process made meanwhile)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)  # as a file made in place would be, not mkstemp's 0600
+    os.close(fd)
+    try:
+        db = sqlite3.connect(tmp)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")  # kept in the file: readers look while we write
+            with db:
+                for statement in _statements():
+                    db.execute(statement)
+        finally:
+            db.close()
+        with contextlib.suppress(FileExistsError):  # another process made it first: as good
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise
+            except OSError:  # no hard links here: open_database makes the tables in place
+                return
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def open_database(path: Path, *, threads: bool = False) -> sqlite3.Connection:
+    """A connection to the gradebook database at ``path``, made race-free if it is new.
+
+    A file made by an older kit gets the tables it lacks, in one ``BEGIN IMMEDIATE``
+    transaction. ``threads``: the connection may be used from several threads (one at a time).
+    Raises ``OSError`` and ``sqlite3.Error``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        _create(path)
+    db = sqlite3.connect(path, timeout=30, check_same_thread=not threads, isolation_level=None)
+    try:
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA synchronous=FULL")
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"grades", "checks", "tokens"} <= names:
+            db.execute("BEGIN IMMEDIATE")
+            for statement in _statements():
+                db.execute(statement)
+            db.execute("COMMIT")
+    except BaseException:
+        db.close()
+        raise
+    db.isolation_level = ""  # back to the module's default: `with db:` is a transaction
+    return db
 
 
 class Gradebook:
@@ -50,12 +142,7 @@ class Gradebook:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / "gradebook.sqlite"
-        self.db = sqlite3.connect(self.path)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")  # readers can look while a batch writes
-        self.db.execute("PRAGMA synchronous=FULL")
-        with self.db:
-            self.db.execute(SCHEMA)
+        self.db = open_database(self.path)
 
     def results_path(self, assignment: str, student: str) -> Path:
         return self.folder / assignment / student / "results.json"

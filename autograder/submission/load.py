@@ -62,6 +62,18 @@ def _read_text(path: Path) -> str:
         raise SubmissionError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
+def _decode(path: Path, data: bytes) -> str:
+    """The text of a submission that arrived as bytes (an upload to the grading service)."""
+    if not data:
+        raise SubmissionError(f"{path}: file is empty")
+    if len(data) > MAX_BYTES:
+        raise SubmissionError(f"{path}: file is {len(data) // (1 << 20)} MiB, over the 20 MiB limit")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SubmissionError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
 def _source(value: Any) -> str:
     if isinstance(value, list):
         return "".join(str(v) for v in value)
@@ -83,6 +95,15 @@ def _assignment_of(nb: dict[str, Any]) -> str | None:
     kit = metadata.get("autograder") if isinstance(metadata, dict) else None
     name = kit.get("assignment") if isinstance(kit, dict) else None
     return name if isinstance(name, str) and name else None
+
+
+def notebook_assignment(text: str) -> str | None:
+    """The assignment a notebook's text says it is, or None (no such metadata, or no notebook)."""
+    try:
+        nb = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return _assignment_of(nb) if isinstance(nb, dict) else None
 
 
 def notebook_cells(path: Path, text: str, assignment: str | None = None) -> list[dict[str, Any]]:
@@ -158,6 +179,20 @@ def load(path: Path, assignment: str) -> tuple[Path, list[dict[str, Any]]]:
         cells = script_cells(text)
     else:
         raise SubmissionError(f"{path}: expected a .ipynb notebook or a .py file")
+    _some_code(path, cells)
+    return path, cells
+
+
+def _some_code(path: Path, cells: list[dict[str, Any]]) -> None:
     if not any(c["source"].strip() for c in cells):
         raise SubmissionError(f"{path}: holds no code to grade")
-    return path, cells
+
+
+def load_notebook_bytes(name: str, data: bytes, assignment: str | None) -> list[dict[str, Any]]:
+    """The code cells of a notebook that arrived as ``data`` (the grading service's upload),
+    checked as :func:`load` checks a file; ``name`` stands for the file in the messages of
+    :class:`SubmissionError`; ``assignment`` None: a notebook of any assignment."""
+    path = Path(name)
+    cells = notebook_cells(path, _decode(path, data), assignment)
+    _some_code(path, cells)
+    return cells
