@@ -3,7 +3,7 @@
 ::
 
     python -m coursekit login TOKEN [--service URL]   remember the token (and the service)
-    python -m coursekit check NOTEBOOK [FUNCTION]      what check() shows, in the terminal
+    python -m coursekit check NOTEBOOK [FUNCTION]      what check() shows, in the terminal (--json)
     python -m coursekit data                           fetch MNIST into its cache now
     python -m coursekit status                         where check() sends notebooks
 
@@ -13,6 +13,7 @@ Each error is one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from coursekit import client, config
@@ -65,11 +66,17 @@ def data() -> int:
     return 0
 
 
-def check_notebook(notebook: str, function: str | None) -> int:
+def check_notebook(notebook: str, function: str | None, as_json: bool) -> int:
     from coursekit.checker import check
 
     result = check(function, path=notebook)
-    print(repr(result))
+    if as_json:
+        print(json.dumps({"assignment": result.assignment, "problem": result.problem,
+                          "score": result.score, "max_score": result.max_score,
+                          "tests": result.tests, "selfchecks": result.selfchecks,
+                          "notes": result.notes, "notice": result.notice}, indent=1))
+    else:
+        print(repr(result))
     return 2 if result.problem else 0
 
 
@@ -83,13 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("check", help="grade a saved notebook, as check() does")
     p.add_argument("notebook")
     p.add_argument("function", nargs="?")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     commands.add_parser("data", help="fetch MNIST into its cache")
     commands.add_parser("status", help="say where check() sends notebooks")
     args = parser.parse_args(argv)
     if args.command == "login":
         return login(args.token, args.service)
     if args.command == "check":
-        return check_notebook(args.notebook, args.function)
+        return check_notebook(args.notebook, args.function, args.json)
     if args.command == "data":
         return data()
     return status()

@@ -151,7 +151,10 @@ def _client_running(cell: NotebookNode) -> NotebookClient | None:
 def verdict_line(nb: NotebookNode, cell: NotebookNode,
                  graded: tuple[dict[str, Any] | None, str, str]) -> str:
     """The Python line the kernel runs instead of a test cell's comment: it prints the verdict.
-    The total goes under the last failing test cell only, so nbgrader's report says it once."""
+
+    nbgrader's report quotes each failing cell (whose comment names its test) above its error, so
+    the error says only why; the points go under the last failing cell, and a reason that holds
+    for every cell (the notebook could not be graded) is given in full once, under the first."""
     results, problem, note = graded
     copied = copy.deepcopy(nb)
     copied.cells = [c for c in copied.cells if verdicts.is_test_cell(c)]
@@ -159,13 +162,19 @@ def verdict_line(nb: NotebookNode, cell: NotebookNode,
     grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
     mine = next((c for c in copied.cells
                  if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id), None)
-    outputs = mine.outputs if mine is not None else []
-    if outputs and outputs[0].output_type == "stream":
-        return f"print({outputs[0].text.rstrip()!r})"
-    error = outputs[0] if outputs else NotebookNode(ename=verdicts.NOT_GRADED, evalue=problem)
+    verdict = mine.metadata["autograder"] if mine is not None else \
+        verdicts.describe(None, problem or "this test cell was not found in the notebook")
+    if verdict["passed"]:
+        return f"print({'passed: ' + verdict['test']!r})"
     failing = [c for c in copied.cells if not c.metadata["autograder"]["passed"]]
-    last = bool(failing) and failing[-1] is mine
-    text = f"{error.ename}: {error.evalue}" + (f"\n{note}" if note and last else "")
+    if results is None:
+        first = not failing or failing[0] is mine
+        text = (f"{verdicts.NOT_GRADED}: {verdict['why']}" if first else
+                f"{verdicts.NOT_GRADED}: see the first test cell")
+    else:
+        text = f"{verdicts.FAILED}: {verdict['why'] or 'failed'}"
+        if note and failing and failing[-1] is mine:
+            text += f"\n{note}"
     return f"import sys; sys.stderr.write({wrap(text) + chr(10)!r})"
 
 

@@ -16,9 +16,15 @@ import contextlib
 import io
 import json
 import os
+import shutil
+import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import sysconfig
+import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +32,7 @@ from pathlib import Path
 import nbclient
 import nbformat
 import pytest
+from serve_util import Server, issue_tokens, notebook, wait_for
 from util import ROOT
 
 from autograder import manifest
@@ -301,3 +308,161 @@ def test_the_student_package_is_a_leaf_that_imports_nothing_of_the_kit():
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             assert not [n for n in names if n.split(".")[0] == "autograder"], (path, names)
+
+
+# --- against the grading service -----------------------------------------------------------------
+
+def partial(name: str) -> bytes:
+    """The reference with its first graded function put back to the stub."""
+    solved = json.loads((ROOT / "solutions" / name / f"{name}.ipynb").read_text())
+    stub = json.loads((ROOT / "assignments" / name / f"{name}.ipynb").read_text())
+    graded = [i for i, c in enumerate(stub["cells"]) if "solution" in c["metadata"].get("tags", [])]
+    solved["cells"][graded[0]] = stub["cells"][graded[0]]
+    return json.dumps(solved).encode()
+
+
+def notebooks() -> dict[str, bytes]:
+    """``{"<assignment>-<kind>": notebook}``: the reference, the stub and a partial of each."""
+    made = {}
+    for name in NAMES:
+        made[f"{name}-reference"] = (ROOT / "solutions" / name / f"{name}.ipynb").read_bytes()
+        made[f"{name}-stub"] = (ROOT / "assignments" / name / f"{name}.ipynb").read_bytes()
+        made[f"{name}-partial"] = partial(name)
+    return made
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
+    folder = tmp_path_factory.mktemp("service")
+    db = folder / "service.sqlite"
+    tokens = issue_tokens(db, ["stu", "val"], folder)
+    server = Server(db, "--workers", "2", "--rate", "100/minute")
+    try:
+        yield server, tokens
+    finally:
+        server.stop()
+
+
+def points(tests: list[dict[str, object]]) -> dict[str, float]:
+    return {str(t["name"]): float(t["score"]) for t in tests}  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_check_without_the_kit_gives_the_points_of_autograder_grade(
+        student_env: dict[str, Path], service: tuple[Server, dict[str, str]], tmp_path: Path):
+    server, tokens = service
+    made = notebooks()
+    for key, data in made.items():
+        (tmp_path / "class" / key).mkdir(parents=True)
+        (tmp_path / "class" / key / f"{key.split('-')[0]}.ipynb").write_bytes(data)
+    for name in NAMES:  # the kit's own grades of the same files, by `autograder batch`
+        done = subprocess.run([str(BIN / "autograder"), "batch", name, str(tmp_path / "class"),
+                               "--out", str(tmp_path / "grades")], capture_output=True,
+                              text=True, timeout=900)
+        assert done.returncode == 0, done.stdout + done.stderr
+    env = {"PATH": os.environ["PATH"], "HOME": str(student_env["home"]),
+           "COURSEKIT_SERVICE": server.url, "COURSEKIT_TOKEN": tokens["stu"],
+           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    for key in made:
+        name = key.split("-")[0]
+        done = subprocess.run([str(student_env["python"]), "-m", "coursekit", "check", "--json",
+                               str(tmp_path / "class" / key / f"{name}.ipynb")], env=env,
+                              capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stdout + done.stderr
+        checked = json.loads(done.stdout)
+        graded = json.loads((tmp_path / "grades" / name / key / "results.json").read_text())
+        assert points(checked["tests"]) == points(graded["tests"]), key
+        assert checked["score"] == graded["score"], key
+        if key.endswith("-reference"):
+            assert checked["score"] == checked["max_score"] == 20
+        elif key.endswith("-stub"):
+            assert checked["score"] == 0
+        else:
+            assert 0 < checked["score"] < 20, key
+
+
+@pytest.mark.slow
+def test_validate_on_a_students_server_asks_the_service(
+        bundle: Path, student_env: dict[str, Path], service: tuple[Server, dict[str, str]],
+        tmp_path: Path):
+    """nbgrader's Validate with the bundle's config, in the environment without the kit: the
+    failing tests each once, the points once, as `autograder grade` gives them."""
+    server, tokens = service
+    released = json.loads((bundle / "notebooks" / "losses" / "losses.ipynb").read_text())
+    source = json.loads((ROOT / "course" / "source" / "losses" / "losses.ipynb").read_text())
+    answers = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+               for c in source["cells"] if c["metadata"].get("nbgrader", {}).get("solution")}
+    for cell in released["cells"]:  # the student's answers, all but softmax's
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if grade_id in answers and "def softmax(" not in answers[grade_id]:
+            cell["source"] = "\n".join(line for line in answers[grade_id].splitlines()
+                                       if "### BEGIN SOLUTION" not in line
+                                       and "### END SOLUTION" not in line)
+    (tmp_path / "losses.ipynb").write_text(json.dumps(released))
+    shutil.copy(bundle / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    env = {"PATH": f"{student_env['python'].parent}{os.pathsep}{os.environ['PATH']}",
+           "HOME": str(student_env["home"]), "COURSEKIT_SERVICE": server.url,
+           "COURSEKIT_TOKEN": tokens["val"], "TF_CPP_MIN_LOG_LEVEL": "3",
+           "JUPYTER_PATH": str(student_env["jupyter"])}
+    done = subprocess.run([str(student_env["python"]), "-m", "nbgrader", "validate",
+                           "losses.ipynb"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=900)
+    said = done.stdout + done.stderr
+    flat = " ".join(said.split())  # Validate wraps long lines
+    graded = subprocess.run([str(BIN / "autograder"), "grade", "losses", str(tmp_path /
+                            "losses.ipynb"), "--json", str(tmp_path / "r.json")],
+                            capture_output=True, text=True, timeout=600)
+    assert graded.returncode == 0, graded.stderr
+    results = json.loads((tmp_path / "r.json").read_text())
+    assert 0 < results["score"] < 20
+    assert flat.count("Points if handed in now") == 1, said
+    assert f"Points if handed in now: {results['score']:g} / 20" in flat, said
+    failing = [t["name"] for t in results["tests"] if t["status"] != "passed"]
+    assert f"{len(failing)} HIDDEN TEST(S) FAIL" in flat, said
+    for name in failing:
+        assert flat.count(name) == 1, (name, said)
+    assert "Success" not in said
+
+
+@pytest.mark.slow
+def test_the_client_gets_its_answer_through_a_restart_of_the_service(tmp_path: Path):
+    """A check whose service is killed mid-grade and started again on the same address."""
+    from coursekit import client
+
+    db = tmp_path / "service.sqlite"
+    tokens = issue_tokens(db, ["amy"], tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = Server(db, "--workers", "1", "--port", str(port))
+    answers: list[object] = []
+    thread = threading.Thread(target=lambda: answers.append(
+        _grade_or_error(client, server.url, tokens["amy"], notebook("losses", sleep=5))))
+    try:
+        thread.start()
+        wait_for(lambda: _pending(db), 120, "the check to be accepted")
+        time.sleep(1.0)
+        server.stop(signal.SIGKILL)
+        server = Server(db, "--workers", "1", "--port", str(port))
+        thread.join(300)
+    finally:
+        server.stop()
+    assert answers and isinstance(answers[0], dict), answers
+    assert answers[0]["score"] == 20
+
+
+def _grade_or_error(client: object, url: str, token: str, data: bytes) -> object:
+    try:
+        return client.grade(url, token, data, "losses")  # type: ignore[attr-defined]
+    except Exception as exc:  # what the thread saw, for the assertion
+        return exc
+
+
+def _pending(db: Path) -> bool:
+    connection = sqlite3.connect(db)
+    try:
+        return bool(connection.execute("SELECT 1 FROM checks WHERE status = 'pending'").fetchall())
+    except sqlite3.Error:
+        return False
+    finally:
+        connection.close()

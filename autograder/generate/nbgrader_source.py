@@ -84,8 +84,7 @@ def check_cell(assignment: str, test: TestResult) -> Cell:
     title = textwrap.wrap(f"Autograded test ({points}): {what}", 81, subsequent_indent="  ")
     source = "\n".join([
         *(f"# {line}" for line in title),
-        "# The test is hidden: it runs when your notebook is graded.",
-        "# The self-checks test your code now.",
+        "# Hidden: it runs when the notebook is graded; the self-checks test your code now.",
         BEGIN_HIDDEN,
         "from autograder.nbgrader import hidden_test",
         f"hidden_test({assignment!r}, {test.id!r})",
