@@ -1,0 +1,191 @@
+"""``autograder similarity``: the pairs of submissions whose own code is alike.
+
+::
+
+    main(assignment="losses", folder=Path("course"), out=Path("grades"))
+
+finds the submissions the way ``autograder batch`` does (nbgrader's ``submitted/`` or a flat
+folder), reads each one's graded code cells, removes the starter code, fingerprints the rest and
+scores every pair. It writes ``<out>/similarity/<assignment>/``: ``index.html`` (the ranked
+pairs), a page per flagged pair (the two codes side by side, the matching regions marked),
+``pairs.json`` and ``pairs.csv``. Nothing is run: no student code, no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autograder import manifest
+from autograder.batch.discover import DiscoveryError, discover, skipped
+from autograder.generate import pipelines
+from autograder.generate.cells import NOT_GRADED
+from autograder.similarity import compare, winnow
+from autograder.similarity.student import Starter, starter, student_code
+from autograder.submission.load import SubmissionError, load
+
+DEFAULT_OUT = Path("grades")
+THRESHOLD = 0.6  # pairs scoring this or more are flagged (see docs/similarity.md)
+COMMON = 10  # a fingerprint of more than this many submissions (and a tenth of them) is an idiom
+FOLDER = "similarity"  # under the out folder: <out>/similarity/<assignment>/
+
+
+class SimilarityError(ValueError):
+    """The check cannot start (no such folder, no submissions); the message is one line."""
+
+
+@dataclass
+class Result:
+    assignment: str
+    threshold: float
+    submissions: list[compare.Submission]
+    pairs: list[compare.Pair]
+    skipped: list[tuple[str, str]]  # (name relative to the class folder, why)
+    ignore: set[int] = field(default_factory=set)
+    k: int = winnow.K
+    w: int = winnow.W
+    common: int = COMMON
+    seconds: float = 0.0
+    out: Path | None = None
+
+    @property
+    def flagged(self) -> list[compare.Pair]:
+        return [p for p in self.pairs if p.score >= self.threshold]
+
+    def names(self, pair: compare.Pair) -> tuple[str, str]:
+        return self.submissions[pair.a].student, self.submissions[pair.b].student
+
+    def describe(self) -> str:
+        n = len(self.submissions)
+        lines = [f"{self.assignment}: {n} submissions compared ({n * (n - 1) // 2} pairs) in "
+                 f"{self.seconds:.1f} s; {len(self.flagged)} pairs score {self.threshold:g} or more"]
+        lines += [f"  {p.score:.2f}  {a} ~ {b}" for p in self.flagged[:20]
+                  for a, b in [self.names(p)]]
+        if len(self.flagged) > 20:
+            lines.append(f"  ... and {len(self.flagged) - 20} more (see the page)")
+        if self.skipped:
+            lines.append(f"{len(self.skipped)} skipped:")
+            lines += [f"  {name}: {why}" for name, why in self.skipped]
+        if self.out is not None:
+            lines.append(f"wrote {self.out / 'index.html'}")
+        return "\n".join(lines)
+
+
+def stub_starter(assignment: str) -> Starter:
+    """The starter code of ``assignment``: the stub's code cells (those of
+    ``assignments/<a>/<a>.ipynb``, made from the master by the same pipeline)."""
+    cells = [c for c in pipelines.build(assignment, pipelines.STUDENT) if c.kind == "code"]
+    return starter([c.source for c in cells if not NOT_GRADED & set(c.tags)],
+                   [c.source for c in cells if NOT_GRADED & set(c.tags)])
+
+
+def _relative(path: Path, folder: Path) -> str:
+    try:
+        return path.resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _problem(exc: SubmissionError, *paths: Path) -> str:
+    """The loader's message without the path it starts with (the page names the file itself)."""
+    text = str(exc)
+    for path in paths:
+        if text.startswith(f"{path}: "):
+            return text[len(f"{path}: "):]
+    return text
+
+
+def analyse(*, assignment: str, folder: Path, threshold: float = THRESHOLD, k: int = winnow.K,
+            w: int = winnow.W, common: int = COMMON) -> Result:
+    """Fingerprint every submission in ``folder`` and score every pair; writes nothing."""
+    began = time.monotonic()
+    manifest.get(assignment)
+    folder = Path(folder)
+    try:
+        found = discover(folder, assignment)
+    except DiscoveryError as exc:
+        raise SimilarityError(str(exc)) from None
+    except OSError as exc:
+        raise SimilarityError(f"{folder}: cannot be read ({exc.strerror})") from None
+    given = stub_starter(assignment)
+    out: list[compare.Submission] = []
+    left: list[tuple[str, str]] = [(_relative(s.path, folder), s.why)
+                                   for s in skipped(folder, assignment, found)]
+    for student in found:
+        try:
+            path, cells = load(student.path, assignment)
+        except SubmissionError as exc:
+            left.append((_relative(student.path, folder), _problem(exc, student.path)))
+            continue
+        except OSError as exc:
+            left.append((_relative(student.path, folder), f"cannot be read ({exc.strerror})"))
+            continue
+        code = student_code([(c["index"], c["source"]) for c in cells], given)
+        name = _relative(path, folder)
+        if not code.size:
+            left.append((name, "holds no code of its own (only the starter code)"))
+            continue
+        out.append(compare.fingerprint(student.student, name, code, k=k, w=w))
+    limit = max(common, len(out) // 10)
+    ignore = compare.ignored(out, compare.starter_hashes(given, k=k), limit)
+    return Result(assignment, threshold, out, compare.pairs(out, ignore), left, ignore, k, w,
+                  limit, time.monotonic() - began)
+
+
+def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT,
+         threshold: float = THRESHOLD) -> Result:
+    """Compare the submissions and write the pages and the tables under
+    ``<out>/similarity/<assignment>/``; raises :class:`SimilarityError` or
+    ``manifest.UnknownAssignment``."""
+    from autograder.similarity import page
+
+    result = analyse(assignment=assignment, folder=folder, threshold=threshold)
+    where = Path(out) / FOLDER / assignment
+    result.out = where
+    page.write_all(result, where)
+    (where / "pairs.json").write_text(json.dumps(as_json(result), indent=1) + "\n",
+                                      encoding="utf-8")
+    (where / "pairs.csv").write_text(as_csv(result), encoding="utf-8")
+    return result
+
+
+def as_json(result: Result) -> dict[str, Any]:
+    """What scripts read: the parameters, each pair with its score, the skipped files."""
+    return {
+        "assignment": result.assignment,
+        "threshold": result.threshold,
+        "parameters": {"k": result.k, "w": result.w, "common": result.common},
+        "made": time.strftime("%Y-%m-%d %H:%M", time.localtime()),
+        "submissions": [{"student": s.student, "file": s.file, "tokens": s.code.size,
+                         "fingerprints": len(s.prints)} for s in result.submissions],
+        "pairs": [pair_row(result, rank, p) for rank, p in enumerate(result.pairs, start=1)],
+        "skipped": [{"file": name, "why": why} for name, why in result.skipped],
+    }
+
+
+def pair_row(result: Result, rank: int, pair: compare.Pair) -> dict[str, Any]:
+    a, b = result.submissions[pair.a], result.submissions[pair.b]
+    flagged = pair.score >= result.threshold
+    return {"rank": rank, "a": a.student, "b": b.student, "score": pair.score,
+            "shared": pair.shared, "of_a": pair.of_a, "of_b": pair.of_b, "flagged": flagged,
+            "file_a": a.file, "file_b": b.file, "page": page_name(rank) if flagged else ""}
+
+
+def page_name(rank: int) -> str:
+    return f"pair-{rank:03d}.html"
+
+
+def as_csv(result: Result) -> str:
+    buffer = io.StringIO()
+    columns = ["rank", "a", "b", "score", "shared", "of_a", "of_b", "flagged", "file_a",
+               "file_b", "page"]
+    writer = csv.DictWriter(buffer, columns, lineterminator="\n")
+    writer.writeheader()
+    for rank, pair in enumerate(result.pairs, start=1):
+        writer.writerow(pair_row(result, rank, pair))
+    return buffer.getvalue()

@@ -1,0 +1,139 @@
+"""Every pair of submissions, scored by the fingerprints they share, and the matching regions of
+one pair.
+
+A submission's fingerprints are winnowed from the k-grams of each segment of its student-written
+code (a function, or a run of top-level statements) separately, so that no k-gram spans two
+functions and the order of functions changes nothing. Left out are the k-grams of the starter
+code (as MOSS leaves out a base file) and those found in more than ``common`` submissions of the
+class (an idiom many students write, like MOSS's ``-m``).
+
+The score of a pair is the Dice coefficient of the two sets, ``2 |A & B| / (|A| + |B|)``: 1 for
+the same code, about a half when one student took half of the other's functions and wrote the
+rest, and low when a small shared part sits among much code of each one's own.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from autograder.similarity import winnow
+from autograder.similarity.student import Code, Starter
+from autograder.similarity.tokens import Token
+
+
+@dataclass
+class Submission:
+    student: str
+    file: str  # relative to the class folder
+    code: Code
+    hashes: list[list[int]] = field(default_factory=list)  # per segment, every k-gram's hash
+    prints: set[int] = field(default_factory=set)  # the winnowed fingerprints
+    where: dict[int, str] = field(default_factory=dict)  # fingerprint -> its segment's name
+
+
+@dataclass(frozen=True)
+class Pair:
+    a: int  # index into the submissions
+    b: int
+    score: float
+    shared: int  # fingerprints in common
+    of_a: float  # the share of a's fingerprints that b has too
+    of_b: float
+
+
+@dataclass(frozen=True)
+class Match:
+    """A run of tokens alike in both submissions: ``(segment, first, last)`` token indices."""
+
+    a: tuple[int, int, int]
+    b: tuple[int, int, int]
+
+    @property
+    def length(self) -> int:
+        return self.a[2] - self.a[1] + 1
+
+
+def fingerprint(student: str, file: str, code: Code, *, k: int = winnow.K,
+                w: int = winnow.W) -> Submission:
+    """A submission with the hashes of its k-grams and its winnowed fingerprints."""
+    out = Submission(student, file, code)
+    for segment in code.segments:
+        hashes = winnow.kgram_hashes([t.norm for t in segment.tokens], k)
+        out.hashes.append(hashes)
+        for i in winnow.winnow(hashes, w):
+            out.prints.add(hashes[i])
+            out.where.setdefault(hashes[i], segment.name)
+    return out
+
+
+def starter_hashes(given: Starter, *, k: int = winnow.K) -> frozenset[int]:
+    """Every k-gram hash of the starter code."""
+    return frozenset(h for seq in given.sequences for h in winnow.kgram_hashes(seq, k))
+
+
+def ignored(submissions: list[Submission], starter: frozenset[int], common: int) -> set[int]:
+    """The fingerprints that say nothing: the starter's, and those of more than ``common``
+    submissions."""
+    count = Counter(h for s in submissions for h in s.prints)
+    return set(starter) | {h for h, n in count.items() if n > common}
+
+
+def pairs(submissions: list[Submission], ignore: set[int]) -> list[Pair]:
+    """Every pair that shares a fingerprint, the most similar first (then by name)."""
+    prints = [s.prints - ignore for s in submissions]
+    holders: dict[int, list[int]] = defaultdict(list)
+    for i, found in enumerate(prints):
+        for h in found:
+            holders[h].append(i)
+    shared: Counter[tuple[int, int]] = Counter()
+    for who in holders.values():
+        for pair in combinations(who, 2):
+            shared[pair] += 1
+    out = []
+    for (a, b), n in shared.items():
+        size_a, size_b = len(prints[a]), len(prints[b])
+        out.append(Pair(a, b, round(2 * n / (size_a + size_b), 4), n,
+                        round(n / size_a, 4), round(n / size_b, 4)))
+    out.sort(key=lambda p: (-p.score, -p.shared, submissions[p.a].student,
+                            submissions[p.b].student))
+    return out
+
+
+def matches(a: Submission, b: Submission, ignore: set[int], *, k: int = winnow.K) -> list[Match]:
+    """The regions alike in ``a`` and ``b``: maximal runs of k-grams that follow each other in
+    both, the longest first, none overlapping another in either submission."""
+    in_b: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for seg, hashes in enumerate(b.hashes):
+        for i, h in enumerate(hashes):
+            if h not in ignore and len(in_b[h]) < 50:  # a k-gram repeated 50 times is noise
+                in_b[h].append((seg, i))
+    seeds = {(sa, ia, sb, ib) for sa, hashes in enumerate(a.hashes) for ia, h in enumerate(hashes)
+             for sb, ib in in_b.get(h, ())}
+    runs = []
+    for sa, ia, sb, ib in seeds:
+        if (sa, ia - 1, sb, ib - 1) in seeds:
+            continue  # not the start of a run
+        n = 1
+        while (sa, ia + n, sb, ib + n) in seeds:
+            n += 1
+        runs.append(Match((sa, ia, ia + n + k - 2), (sb, ib, ib + n + k - 2)))
+    runs.sort(key=lambda m: (-m.length, m.a, m.b))
+    taken_a: set[tuple[int, int]] = set()
+    taken_b: set[tuple[int, int]] = set()
+    out = []
+    for m in runs:
+        span_a = {(m.a[0], i) for i in range(m.a[1], m.a[2] + 1)}
+        span_b = {(m.b[0], i) for i in range(m.b[1], m.b[2] + 1)}
+        if span_a & taken_a or span_b & taken_b:
+            continue
+        taken_a |= span_a
+        taken_b |= span_b
+        out.append(m)
+    return sorted(out, key=lambda m: m.a)
+
+
+def tokens_of(code: Code, region: tuple[int, int, int]) -> list[Token]:
+    segment, first, last = region
+    return code.segments[segment].tokens[first:last + 1]
