@@ -13,6 +13,7 @@ the functions reordered, comments added, and their combinations.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import textwrap
@@ -44,9 +45,14 @@ def own_variant(assignment: str, name: str) -> str:
 
 def independent(assignment: str) -> dict[str, str]:
     """Name -> percent-format source of each independent correct solution."""
+    return dict(_independent(assignment))
+
+
+@functools.cache
+def _independent(assignment: str) -> tuple[tuple[str, str], ...]:
     out = {"reference": solution_source(assignment), "tests": tests_variant(assignment)}
     out.update({name: own_variant(assignment, name) for name in OWN[assignment]})
-    return out
+    return tuple(out.items())
 
 
 # --- disguises ---------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ import csv
 import io
 import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +24,14 @@ from autograder import manifest
 from autograder.batch.discover import DiscoveryError, discover, skipped
 from autograder.generate import pipelines
 from autograder.generate.cells import NOT_GRADED
-from autograder.similarity import compare, winnow
+from autograder.similarity import compare, page, winnow
+from autograder.similarity.compare import Result
 from autograder.similarity.student import Starter, starter, student_code
 from autograder.submission.load import SubmissionError, load
 
 DEFAULT_OUT = Path("grades")
-THRESHOLD = 0.6  # pairs scoring this or more are flagged (see docs/similarity.md)
-COMMON = 10  # a fingerprint of more than this many submissions (and a tenth of them) is an idiom
+THRESHOLD = compare.THRESHOLD
+COMMON = compare.COMMON
 FOLDER = "similarity"  # under the out folder: <out>/similarity/<assignment>/
 
 
@@ -39,41 +39,21 @@ class SimilarityError(ValueError):
     """The check cannot start (no such folder, no submissions); the message is one line."""
 
 
-@dataclass
-class Result:
-    assignment: str
-    threshold: float
-    submissions: list[compare.Submission]
-    pairs: list[compare.Pair]
-    skipped: list[tuple[str, str]]  # (name relative to the class folder, why)
-    ignore: set[int] = field(default_factory=set)
-    k: int = winnow.K
-    w: int = winnow.W
-    common: int = COMMON
-    seconds: float = 0.0
-    out: Path | None = None
-
-    @property
-    def flagged(self) -> list[compare.Pair]:
-        return [p for p in self.pairs if p.score >= self.threshold]
-
-    def names(self, pair: compare.Pair) -> tuple[str, str]:
-        return self.submissions[pair.a].student, self.submissions[pair.b].student
-
-    def describe(self) -> str:
-        n = len(self.submissions)
-        lines = [f"{self.assignment}: {n} submissions compared ({n * (n - 1) // 2} pairs) in "
-                 f"{self.seconds:.1f} s; {len(self.flagged)} pairs score {self.threshold:g} or more"]
-        lines += [f"  {p.score:.2f}  {a} ~ {b}" for p in self.flagged[:20]
-                  for a, b in [self.names(p)]]
-        if len(self.flagged) > 20:
-            lines.append(f"  ... and {len(self.flagged) - 20} more (see the page)")
-        if self.skipped:
-            lines.append(f"{len(self.skipped)} skipped:")
-            lines += [f"  {name}: {why}" for name, why in self.skipped]
-        if self.out is not None:
-            lines.append(f"wrote {self.out / 'index.html'}")
-        return "\n".join(lines)
+def describe(result: Result) -> str:
+    """What the command prints: the counts, the flagged pairs, the skipped files, the page."""
+    n, flagged = len(result.submissions), result.flagged
+    lines = [f"{result.assignment}: {n} submissions compared ({n * (n - 1) // 2} pairs) in "
+             f"{result.seconds:.1f} s; {len(flagged)} pairs score {result.threshold:g} or more"]
+    lines += [f"  {p.score:.2f}  {page.plain(a)} ~ {page.plain(b)}" for p in flagged[:20]
+              for a, b in [result.names(p)]]
+    if len(flagged) > 20:
+        lines.append(f"  ... and {len(flagged) - 20} more (see the page)")
+    if result.skipped:
+        lines.append(f"{len(result.skipped)} skipped:")
+        lines += [f"  {page.plain(name)}: {page.plain(why)}" for name, why in result.skipped]
+    if result.out is not None:
+        lines.append(f"wrote {result.out / 'index.html'}")
+    return "\n".join(lines)
 
 
 def stub_starter(assignment: str) -> Starter:
@@ -91,23 +71,28 @@ def _relative(path: Path, folder: Path) -> str:
         return path.name
 
 
-def _problem(exc: SubmissionError, *paths: Path) -> str:
-    """The loader's message without the path it starts with (the page names the file itself)."""
+def _skipped_row(exc: SubmissionError, path: Path, folder: Path) -> tuple[str, str]:
+    """The loader's one line as (file relative to the class folder, problem): the loader starts
+    its message with the path it was given or the file it found there."""
     text = str(exc)
-    for path in paths:
-        if text.startswith(f"{path}: "):
-            return text[len(f"{path}: "):]
-    return text
+    where, sep, why = text.partition(": ")
+    if sep and where.startswith(str(path)):
+        return _relative(Path(where), folder), why
+    return _relative(path, folder), text
 
 
 def analyse(*, assignment: str, folder: Path, threshold: float = THRESHOLD, k: int = winnow.K,
-            w: int = winnow.W, common: int = COMMON) -> Result:
-    """Fingerprint every submission in ``folder`` and score every pair; writes nothing."""
+            w: int = winnow.W, common: int = COMMON, exclude: Path | None = None) -> Result:
+    """Fingerprint every submission in ``folder`` and score every pair; writes nothing.
+    ``exclude`` (the output folder, if it lies in ``folder``) is no student's."""
     began = time.monotonic()
     manifest.get(assignment)
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise SimilarityError(f"{folder}: not a folder (a class's submissions are compared: "
+                              "give the folder that holds them)")
     try:
-        found = discover(folder, assignment)
+        found = discover(folder, assignment, exclude=exclude)
     except DiscoveryError as exc:
         raise SimilarityError(str(exc)) from None
     except OSError as exc:
@@ -115,12 +100,12 @@ def analyse(*, assignment: str, folder: Path, threshold: float = THRESHOLD, k: i
     given = stub_starter(assignment)
     out: list[compare.Submission] = []
     left: list[tuple[str, str]] = [(_relative(s.path, folder), s.why)
-                                   for s in skipped(folder, assignment, found)]
+                                   for s in skipped(folder, assignment, found, exclude=exclude)]
     for student in found:
         try:
             path, cells = load(student.path, assignment)
         except SubmissionError as exc:
-            left.append((_relative(student.path, folder), _problem(exc, student.path)))
+            left.append(_skipped_row(exc, student.path, folder))
             continue
         except OSError as exc:
             left.append((_relative(student.path, folder), f"cannot be read ({exc.strerror})"))
@@ -142,9 +127,7 @@ def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT,
     """Compare the submissions and write the pages and the tables under
     ``<out>/similarity/<assignment>/``; raises :class:`SimilarityError` or
     ``manifest.UnknownAssignment``."""
-    from autograder.similarity import page
-
-    result = analyse(assignment=assignment, folder=folder, threshold=threshold)
+    result = analyse(assignment=assignment, folder=folder, threshold=threshold, exclude=Path(out))
     where = Path(out) / FOLDER / assignment
     result.out = where
     page.write_all(result, where)
@@ -173,11 +156,8 @@ def pair_row(result: Result, rank: int, pair: compare.Pair) -> dict[str, Any]:
     flagged = pair.score >= result.threshold
     return {"rank": rank, "a": a.student, "b": b.student, "score": pair.score,
             "shared": pair.shared, "of_a": pair.of_a, "of_b": pair.of_b, "flagged": flagged,
-            "file_a": a.file, "file_b": b.file, "page": page_name(rank) if flagged else ""}
-
-
-def page_name(rank: int) -> str:
-    return f"pair-{rank:03d}.html"
+            "file_a": a.file, "file_b": b.file,
+            "page": page.pair_name(rank) if flagged and rank <= page.MAX_PAGES else ""}
 
 
 def as_csv(result: Result) -> str:

@@ -17,10 +17,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
+from pathlib import Path
 
 from autograder.similarity import winnow
 from autograder.similarity.student import Code, Starter
 from autograder.similarity.tokens import Token
+
+THRESHOLD = 0.6  # pairs scoring this or more are flagged (see docs/similarity.md)
+COMMON = 10  # a fingerprint of more than this many submissions (and a tenth of them) is an idiom
 
 
 @dataclass
@@ -41,6 +45,31 @@ class Pair:
     shared: int  # fingerprints in common
     of_a: float  # the share of a's fingerprints that b has too
     of_b: float
+
+
+@dataclass
+class Result:
+    """A class compared: its submissions, every pair that shares a fingerprint, the files
+    skipped, and the parameters."""
+
+    assignment: str
+    threshold: float
+    submissions: list[Submission]
+    pairs: list[Pair]
+    skipped: list[tuple[str, str]]  # (name relative to the class folder, why)
+    ignore: set[int] = field(default_factory=set)
+    k: int = winnow.K
+    w: int = winnow.W
+    common: int = COMMON
+    seconds: float = 0.0
+    out: Path | None = None
+
+    @property
+    def flagged(self) -> list[Pair]:
+        return [p for p in self.pairs if p.score >= self.threshold]
+
+    def names(self, pair: Pair) -> tuple[str, str]:
+        return self.submissions[pair.a].student, self.submissions[pair.b].student
 
 
 @dataclass(frozen=True)

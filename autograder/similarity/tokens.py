@@ -195,12 +195,15 @@ def _scopes(source: str) -> list[tuple[int, int, frozenset[str]]]:
     out = []
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            names = {a.arg for n in ast.walk(node) if isinstance(n, ast.arguments)
-                     for a in [*n.posonlyargs, *n.args, *n.kwonlyargs,
-                               *(x for x in (n.vararg, n.kwarg) if x is not None)]}
-            names |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-                      and isinstance(n.ctx, ast.Store)}
-            names -= {g for n in ast.walk(node) if isinstance(n, ast.Global) for g in n.names}
+            names, shared = set(), set()
+            for n in ast.walk(node):
+                if isinstance(n, ast.arg):
+                    names.add(n.arg)
+                elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                    names.add(n.id)
+                elif isinstance(n, ast.Global):
+                    shared.update(n.names)
+            names -= shared
             start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             out.append((start, node.end_lineno or node.lineno, frozenset(names)))
     return out
