@@ -164,6 +164,19 @@ def test_independent_correct_solutions_are_not_flagged(tmp_path: Path, assignmen
     assert max(p.score for p in result.pairs) < THRESHOLD - 0.15
 
 
+def test_code_that_many_share_is_an_idiom_and_said_so(tmp_path: Path):
+    """MOSS's rule: a fingerprint of more than ``common`` submissions is left out. Twelve copies
+    of one solution are then invisible by default, and the result says why."""
+    solutions = corpus.independent("losses")
+    sources = {f"copy{i:02d}": corpus.renamed(solutions["own-a"]) for i in range(12)}
+    folder = corpus.write(tmp_path / "class", "losses", {**sources, "ref": solutions["reference"]})
+    result = analyse(folder, "losses")
+    assert result.common == 10 and not result.flagged
+    assert sorted(result.crowded) == sorted(sources) and result.frequent > 0
+    assert "try a higher --common" in command.describe(result)
+    assert len(analyse(folder, "losses", common=12).flagged) == 12 * 11 // 2
+
+
 def test_a_class_in_nbgrader_layout_names_files_relative_to_it(tmp_path: Path):
     solutions = corpus.independent("losses")
     course = tmp_path / "course"
@@ -248,7 +261,7 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 def test_help():
     done = run("similarity", "--help")
     assert done.returncode == 0
-    for words in ("ASSIGNMENT FOLDER", "--out", "--threshold", "starter"):
+    for words in ("ASSIGNMENT FOLDER", "--out", "--threshold", "--common", "starter"):
         assert words in done.stdout
     assert "similarity" in run("--help").stdout
 

@@ -31,7 +31,6 @@ from autograder.submission.load import SubmissionError, load
 
 DEFAULT_OUT = Path("grades")
 THRESHOLD = compare.THRESHOLD
-COMMON = compare.COMMON
 FOLDER = "similarity"  # under the out folder: <out>/similarity/<assignment>/
 
 
@@ -48,6 +47,10 @@ def describe(result: Result) -> str:
               for a, b in [result.names(p)]]
     if len(flagged) > 20:
         lines.append(f"  ... and {len(flagged) - 20} more (see the page)")
+    if result.crowded:
+        lines.append(f"{len(result.crowded)} submissions lost more than half their fingerprints "
+                     f"as code of more than {result.common} submissions (idioms); if many "
+                     "students may share one source, try a higher --common")
     if result.skipped:
         lines.append(f"{len(result.skipped)} skipped:")
         lines += [f"  {page.plain(name)}: {page.plain(why)}" for name, why in result.skipped]
@@ -82,9 +85,11 @@ def _skipped_row(exc: SubmissionError, path: Path, folder: Path) -> tuple[str, s
 
 
 def analyse(*, assignment: str, folder: Path, threshold: float = THRESHOLD, k: int = winnow.K,
-            w: int = winnow.W, common: int = COMMON, exclude: Path | None = None) -> Result:
+            w: int = winnow.W, common: int | None = None, exclude: Path | None = None) -> Result:
     """Fingerprint every submission in ``folder`` and score every pair; writes nothing.
-    ``exclude`` (the output folder, if it lies in ``folder``) is no student's."""
+    A fingerprint of more than ``common`` submissions (default: :func:`compare.default_common`)
+    is an idiom and left out. ``exclude`` (the output folder, if it lies in ``folder``) is no
+    student's."""
     began = time.monotonic()
     manifest.get(assignment)
     folder = Path(folder)
@@ -116,18 +121,20 @@ def analyse(*, assignment: str, folder: Path, threshold: float = THRESHOLD, k: i
             left.append((name, "holds no code of its own (only the starter code)"))
             continue
         out.append(compare.fingerprint(student.student, name, code, k=k, w=w))
-    limit = max(common, len(out) // 10)
-    ignore = compare.ignored(out, compare.starter_hashes(given, k=k), limit)
+    limit = compare.default_common(len(out)) if common is None else common
+    idioms = compare.frequent(out, limit)
+    ignore = idioms | compare.starter_hashes(given, k=k)
     return Result(assignment, threshold, out, compare.pairs(out, ignore), left, ignore, k, w,
-                  limit, time.monotonic() - began)
+                  limit, len(idioms), compare.crowded(out, idioms), time.monotonic() - began)
 
 
 def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT,
-         threshold: float = THRESHOLD) -> Result:
+         threshold: float = THRESHOLD, common: int | None = None) -> Result:
     """Compare the submissions and write the pages and the tables under
     ``<out>/similarity/<assignment>/``; raises :class:`SimilarityError` or
     ``manifest.UnknownAssignment``."""
-    result = analyse(assignment=assignment, folder=folder, threshold=threshold, exclude=Path(out))
+    result = analyse(assignment=assignment, folder=folder, threshold=threshold, common=common,
+                     exclude=Path(out))
     where = Path(out) / FOLDER / assignment
     result.out = where
     page.write_all(result, where)
@@ -142,7 +149,8 @@ def as_json(result: Result) -> dict[str, Any]:
     return {
         "assignment": result.assignment,
         "threshold": result.threshold,
-        "parameters": {"k": result.k, "w": result.w, "common": result.common},
+        "parameters": {"k": result.k, "w": result.w, "common": result.common,
+                       "idioms_left_out": result.frequent},
         "made": time.strftime("%Y-%m-%d %H:%M", time.localtime()),
         "submissions": [{"student": s.student, "file": s.file, "tokens": s.code.size,
                          "fingerprints": len(s.prints)} for s in result.submissions],

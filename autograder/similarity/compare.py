@@ -24,7 +24,7 @@ from autograder.similarity.student import Code, Starter
 from autograder.similarity.tokens import Token
 
 THRESHOLD = 0.6  # pairs scoring this or more are flagged (see docs/similarity.md)
-COMMON = 10  # a fingerprint of more than this many submissions (and a tenth of them) is an idiom
+COMMON = 10  # a fingerprint of more submissions than this (or a tenth of them) is an idiom
 
 
 @dataclass
@@ -61,6 +61,8 @@ class Result:
     k: int = winnow.K
     w: int = winnow.W
     common: int = COMMON
+    frequent: int = 0  # fingerprints left out as idioms
+    crowded: list[str] = field(default_factory=list)  # students who lost half their prints so
     seconds: float = 0.0
     out: Path | None = None
 
@@ -102,11 +104,22 @@ def starter_hashes(given: Starter, *, k: int = winnow.K) -> frozenset[int]:
     return frozenset(h for seq in given.sequences for h in winnow.kgram_hashes(seq, k))
 
 
-def ignored(submissions: list[Submission], starter: frozenset[int], common: int) -> set[int]:
-    """The fingerprints that say nothing: the starter's, and those of more than ``common``
-    submissions."""
+def default_common(submissions: int) -> int:
+    """How many submissions may share a fingerprint before it counts as an idiom: 10 (MOSS's
+    default), or a tenth of a class of more than 100."""
+    return max(COMMON, submissions // 10)
+
+
+def frequent(submissions: list[Submission], common: int) -> set[int]:
+    """The fingerprints of more than ``common`` submissions: idioms (or one source that many
+    students share)."""
     count = Counter(h for s in submissions for h in s.prints)
-    return set(starter) | {h for h, n in count.items() if n > common}
+    return {h for h, n in count.items() if n > common}
+
+
+def crowded(submissions: list[Submission], ignore: set[int]) -> list[str]:
+    """The students who lose more than half their fingerprints to ``ignore``."""
+    return [s.student for s in submissions if len(s.prints & ignore) * 2 > len(s.prints)]
 
 
 def pairs(submissions: list[Submission], ignore: set[int]) -> list[Pair]:

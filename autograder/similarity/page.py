@@ -202,10 +202,15 @@ def index_page(result: Result) -> str:
     if result.skipped:
         items = "".join(f"<li>{shown(name)}: {shown(why)}</li>" for name, why in result.skipped)
         parts.append(f'<h2>Skipped</h2><ul id="skipped">{items}</ul>')
-    parts.append(f"<p class=\"note\">Fingerprints: k-grams of {result.k} tokens, winnowing "
-                 f"window {result.w}; fingerprints of more than {result.common} submissions "
-                 "(idioms) and those of the starter code are left out. See docs/similarity.md "
-                 "in the kit.</p>")
+    if result.crowded:
+        parts.append(f'<p id="crowded">{len(result.crowded)} submissions lost more than half '
+                     f"of their fingerprints as code of more than {result.common} submissions: "
+                     "idioms, or one source many students share (then run again with a higher "
+                     "<code>--common</code>).</p>")
+    parts.append(f'<p class="note">Fingerprints: k-grams of {result.k} tokens, winnowing '
+                 f"window {result.w}. Left out: those of the starter code, and those of more "
+                 f"than {result.common} submissions ({result.frequent} idioms). See "
+                 "docs/similarity.md in the kit.</p>")
     return _document(f"Similar submissions: {result.assignment}", "\n".join(parts))
 
 

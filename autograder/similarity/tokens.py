@@ -124,9 +124,11 @@ def lines(source: str, cell: int, keep: frozenset[str]) -> list[Line]:
             continue
         if first is None:
             first = (text, start[1])
-        local = next((names for first_row, last_row, names in scopes
-                      if first_row <= start[0] <= last_row), frozenset())
-        norm = _normalise(kind, text, raw, i, depth, keep - local)
+        local = frozenset()
+        if kind == tokenize.NAME and (text in keep or text in _BUILTINS):  # unless a local's
+            local = next((names for first_row, last_row, names in scopes
+                          if first_row <= start[0] <= last_row), local)
+        norm = _normalise(kind, text, raw, i, depth, keep, local)
         if kind == tokenize.OP:
             depth += (text in "([{") - (text in _CLOSE)
             if text in _CLOSE and current and current[-1].norm == ",":
@@ -166,7 +168,7 @@ def _unwrapped(tokens: list[Token]) -> list[Token]:
 
 
 def _normalise(kind: int, text: str, raw: list, i: int, depth: int,
-               keep: frozenset[str]) -> str | None:
+               keep: frozenset[str], local: frozenset[str]) -> str | None:
     if kind == tokenize.STRING:
         return STR
     if kind == tokenize.NUMBER:
@@ -175,7 +177,7 @@ def _normalise(kind: int, text: str, raw: list, i: int, depth: int,
         return None if text == ";" else text
     if kind != tokenize.NAME:
         return text
-    if keyword.iskeyword(text) or text in keep or text in _BUILTINS:
+    if keyword.iskeyword(text) or ((text in keep or text in _BUILTINS) and text not in local):
         return text
     before = _neighbour(raw, i, -1)
     after = _neighbour(raw, i, +1)
