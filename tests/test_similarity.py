@@ -195,6 +195,27 @@ def test_a_class_in_nbgrader_layout_names_files_relative_to_it(tmp_path: Path):
     assert len(pairs["pairs"]) == len(result.pairs) and pairs["parameters"]["k"] == winnow.K
 
 
+def test_matching_regions_hold_the_same_tokens_on_both_sides(tmp_path: Path):
+    solutions = corpus.independent("gradient_descent")
+    copy = corpus.DISGUISES["all four"](solutions["own-b"])
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "a.py").write_text(solutions["own-b"], encoding="utf-8")  # .py files are read too
+    (folder / "b.py").write_text(copy, encoding="utf-8")
+    result = analyse(folder, "gradient_descent")
+    a, b = result.submissions
+    found = compare.matches(a, b, result.ignore)
+    assert len(found) >= len(pipelines.graded_functions("gradient_descent"))
+    taken: set[tuple[int, int]] = set()
+    for m in found:
+        left, right = compare.tokens_of(a.code, m.a), compare.tokens_of(b.code, m.b)
+        assert [t.norm for t in left] == [t.norm for t in right] and len(left) >= winnow.K
+        spans = {(m.a[0], i) for i in range(m.a[1], m.a[2] + 1)}
+        assert not spans & taken  # no token in two regions
+        taken |= spans
+    assert len(taken) > 0.9 * a.code.size  # nearly all of it: the copy is whole
+
+
 # --- pages -------------------------------------------------------------------------------------
 
 TRICK = '\n    label = "\u202e}tluser nruter{"  # \u200bhidden </pre><script>alert(1)</script>\n'

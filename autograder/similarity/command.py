@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder import manifest
-from autograder.batch.discover import DiscoveryError, discover, skipped
+from autograder.batch.discover import DiscoveryError, Found, discover, skipped
 from autograder.generate import pipelines
 from autograder.generate.cells import NOT_GRADED
 from autograder.similarity import compare, page, winnow
@@ -84,6 +84,25 @@ def _skipped_row(exc: SubmissionError, path: Path, folder: Path) -> tuple[str, s
     return _relative(path, folder), text
 
 
+def _read(student: Found, assignment: str, given: Starter, folder: Path, *, k: int,
+          w: int) -> compare.Submission | tuple[str, str]:
+    """One student's fingerprinted submission, or (file, why) it is skipped."""
+    try:
+        path, cells = load(student.path, assignment)
+    except SubmissionError as exc:
+        return _skipped_row(exc, student.path, folder)
+    except OSError as exc:
+        return _relative(student.path, folder), f"cannot be read ({exc.strerror})"
+    name = _relative(path, folder)
+    try:
+        code = student_code([(c["index"], c["source"]) for c in cells], given)
+    except Exception as exc:  # a submission is untrusted input: it is skipped, never fatal
+        return name, f"cannot be read as code ({type(exc).__name__})"
+    if not code.size:
+        return name, "holds no code of its own (only the starter code)"
+    return compare.fingerprint(student.student, name, code, k=k, w=w)
+
+
 def analyse(*, assignment: str, folder: Path, threshold: float = THRESHOLD, k: int = winnow.K,
             w: int = winnow.W, common: int | None = None, exclude: Path | None = None) -> Result:
     """Fingerprint every submission in ``folder`` and score every pair; writes nothing.
@@ -107,20 +126,11 @@ def analyse(*, assignment: str, folder: Path, threshold: float = THRESHOLD, k: i
     left: list[tuple[str, str]] = [(_relative(s.path, folder), s.why)
                                    for s in skipped(folder, assignment, found, exclude=exclude)]
     for student in found:
-        try:
-            path, cells = load(student.path, assignment)
-        except SubmissionError as exc:
-            left.append(_skipped_row(exc, student.path, folder))
-            continue
-        except OSError as exc:
-            left.append((_relative(student.path, folder), f"cannot be read ({exc.strerror})"))
-            continue
-        code = student_code([(c["index"], c["source"]) for c in cells], given)
-        name = _relative(path, folder)
-        if not code.size:
-            left.append((name, "holds no code of its own (only the starter code)"))
-            continue
-        out.append(compare.fingerprint(student.student, name, code, k=k, w=w))
+        read = _read(student, assignment, given, folder, k=k, w=w)
+        if isinstance(read, compare.Submission):
+            out.append(read)
+        else:
+            left.append(read)
     limit = compare.default_common(len(out)) if common is None else common
     idioms = compare.frequent(out, limit)
     ignore = idioms | compare.starter_hashes(given, k=k)

@@ -34,7 +34,6 @@ class Submission:
     code: Code
     hashes: list[list[int]] = field(default_factory=list)  # per segment, every k-gram's hash
     prints: set[int] = field(default_factory=set)  # the winnowed fingerprints
-    where: dict[int, str] = field(default_factory=dict)  # fingerprint -> its segment's name
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,6 @@ def fingerprint(student: str, file: str, code: Code, *, k: int = winnow.K,
         out.hashes.append(hashes)
         for i in winnow.winnow(hashes, w):
             out.prints.add(hashes[i])
-            out.where.setdefault(hashes[i], segment.name)
     return out
 
 
@@ -145,7 +143,8 @@ def pairs(submissions: list[Submission], ignore: set[int]) -> list[Pair]:
 
 def matches(a: Submission, b: Submission, ignore: set[int], *, k: int = winnow.K) -> list[Match]:
     """The regions alike in ``a`` and ``b``: maximal runs of k-grams that follow each other in
-    both, the longest first, none overlapping another in either submission."""
+    both (greedy string tiling seeded by the k-grams), the longest first, none overlapping
+    another in either submission."""
     in_b: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for seg, hashes in enumerate(b.hashes):
         for i, h in enumerate(hashes):
@@ -165,14 +164,20 @@ def matches(a: Submission, b: Submission, ignore: set[int], *, k: int = winnow.K
     taken_a: set[tuple[int, int]] = set()
     taken_b: set[tuple[int, int]] = set()
     out = []
-    for m in runs:
-        span_a = {(m.a[0], i) for i in range(m.a[1], m.a[2] + 1)}
-        span_b = {(m.b[0], i) for i in range(m.b[1], m.b[2] + 1)}
-        if span_a & taken_a or span_b & taken_b:
-            continue
-        taken_a |= span_a
-        taken_b |= span_b
-        out.append(m)
+    for m in runs:  # the longest first; a run that overlaps a longer one keeps what is left
+        free = [(m.a[0], m.a[1] + d) not in taken_a and (m.b[0], m.b[1] + d) not in taken_b
+                for d in range(m.length)]
+        start = None
+        for d, ok in enumerate([*free, False]):
+            if ok and start is None:
+                start = d
+            elif not ok and start is not None:
+                if d - start >= k:  # shorter than a k-gram is no match
+                    out.append(Match((m.a[0], m.a[1] + start, m.a[1] + d - 1),
+                                     (m.b[0], m.b[1] + start, m.b[1] + d - 1)))
+                    taken_a.update((m.a[0], m.a[1] + i) for i in range(start, d))
+                    taken_b.update((m.b[0], m.b[1] + i) for i in range(start, d))
+                start = None
     return sorted(out, key=lambda m: m.a)
 
 

@@ -47,7 +47,7 @@ def top_level_names(sources: Iterable[str]) -> frozenset[str]:
     for source in sources:
         try:
             tree = ast.parse("\n".join("" if MAGIC.match(s) else s for s in source.split("\n")))
-        except SyntaxError:
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # code too deep to parse
             continue
         for node in tree.body:
             names.update(_bound(node))
@@ -55,17 +55,25 @@ def top_level_names(sources: Iterable[str]) -> frozenset[str]:
 
 
 def imported_names(sources: Iterable[str]) -> frozenset[str]:
-    """Names that ``import`` statements bind anywhere in the code (modules are API)."""
+    """Names that ``import`` statements bind anywhere in the code (modules are API); code that
+    does not parse is read line by line."""
     names: set[str] = set()
-    pattern = re.compile(r"^\s*(?:from\s+\S+\s+)?import\s+(.+)$", re.M)
     for source in sources:
-        for match in pattern.finditer(source):
-            for part in match.group(1).strip("() \\").split(","):
-                words = part.split()
-                if words:
-                    names.add(words[-1])
-                    names.add(words[0].split(".")[0])
+        try:
+            tree = ast.parse("\n".join("" if MAGIC.match(s) else s for s in source.split("\n")))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            for match in _IMPORT.finditer(source):
+                names.update(w.split(".")[0] for part in match.group(1).strip("() \\").split(",")
+                             for w in part.split()[:1] + part.split()[-1:])
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+                names.update(a.name.split(".")[0] for a in node.names)
     return frozenset(n for n in names if n.isidentifier())
+
+
+_IMPORT = re.compile(r"^\s*(?:from\s+\S+\s+)?import\s+(.+)$", re.M)
 
 
 def _bound(node: ast.stmt) -> set[str]:
@@ -111,7 +119,7 @@ class Starter:
     keep: frozenset[str]
     lines: dict[str, frozenset[tuple[str, ...]]]
     sequences: list[list[str]]
-    given: frozenset[str]  # functions the stub gives whole (no ``raise NotImplementedError``)
+    helpers: frozenset[str]  # functions the stub gives whole (no ``raise NotImplementedError``)
 
 
 def starter(given: Sequence[str], shown: Sequence[str] = ()) -> Starter:
@@ -136,7 +144,7 @@ def student_code(cells: list[tuple[int, str]], given: Starter) -> Code:
     keep = given.keep | imported_names(source for _, source in cells)
     out = []
     for name, body in segments(cells, keep):
-        if name in given.given:
+        if name in given.helpers:
             continue  # a given function, however it is formatted
         theirs = given.lines.get(name, frozenset())
         tokens = [t for line in body if line.key() not in theirs and line.key() != (STR,)

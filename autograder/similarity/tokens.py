@@ -192,7 +192,7 @@ def _scopes(source: str) -> list[tuple[int, int, frozenset[str]]]:
     name (a demo cell's ``theta``)."""
     try:
         tree = ast.parse("\n".join("" if MAGIC.match(s) else s for s in source.split("\n")))
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # code too deep to parse
         return []
     out = []
     for node in tree.body:
