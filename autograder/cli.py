@@ -204,6 +204,36 @@ def report(folder: Path) -> None:
     click.echo(f"wrote {path}")
 
 
+@main.command()
+@click.argument("assignment")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Write the pages and tables into OUT/similarity/ASSIGNMENT/ [default: grades, "
+                   "beside autograder batch's dashboard].")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None, metavar="X",
+              help="Flag the pairs scoring X or more, from 0 to 1 [default: 0.6].")
+@click.option("--common", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Leave out code found in more than N submissions, as an idiom [default: 10, "
+                   "or a tenth of the submissions if more].")
+def similarity(assignment: str, folder: Path, out: Path | None, threshold: float | None,
+               common: int | None) -> None:
+    """Find submissions of ASSIGNMENT in FOLDER whose own code is alike, whatever their variable
+    names, layout, comments and order of functions (the starter code does not count). Runs no
+    code; writes a ranked list, side-by-side pages of the flagged pairs, pairs.json and CSV."""
+    from autograder.similarity import command
+
+    try:
+        result = command.main(assignment=assignment, folder=folder,
+                              out=out or command.DEFAULT_OUT,
+                              threshold=command.THRESHOLD if threshold is None else threshold,
+                              common=common)
+    except (manifest.UnknownAssignment, command.SimilarityError) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or out}: {exc.strerror}")
+    click.echo(command.describe(result))
+
+
 @main.group()
 def export() -> None:
     """Package the kit for another grading service, or its grades for an LMS."""
