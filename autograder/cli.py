@@ -43,6 +43,14 @@ def status_line() -> Iterator[Callable[[str], None] | None]:
             yield lambda text: status.update(escape(text))
 
 
+def dashboard_extras(folder: Path) -> list[str]:
+    """Sections of the class dashboard made by other commands (the similar pairs)."""
+    from autograder.similarity.summary import section
+
+    found = section(folder)
+    return [found] if found else []
+
+
 def in_template() -> None:
     """Run this command in a fork of the warm template and exit as it does (once per command:
     TensorFlow is imported by the template only; see autograder/worker/zygote.py). Where there
@@ -141,7 +149,8 @@ def batch(assignment: str, folder: Path, out: Path | None, workers: int | None,
 
     try:
         summary = command.main(assignment=assignment, folder=folder, out=out or command.DEFAULT_OUT,
-                               workers=workers, dask=dask_address, force=force, figures=figures)
+                               workers=workers, dask=dask_address, force=force, figures=figures,
+                               extras=dashboard_extras)
     except (manifest.UnknownAssignment, command.BatchError) as exc:
         fail(str(exc))
     click.echo(summary.describe())
@@ -194,7 +203,7 @@ def report(folder: Path) -> None:
     try:
         book = Gradebook(folder)
         try:
-            path = dashboard.build(folder, book.everything())
+            path = dashboard.build(folder, book.everything(), extras=dashboard_extras(folder))
         finally:
             book.close()
     except OSError as exc:

@@ -272,6 +272,27 @@ def test_the_dashboard_section_links_the_top_pairs(tmp_path: Path):
     assert section(tmp_path / "grades", "losses") is None
 
 
+def test_the_class_dashboard_shows_the_similar_pairs(tmp_path: Path):
+    """A dashboard made before the check gets the section when the check runs; `autograder
+    report` and batch keep it (the CLI hands the section to the page)."""
+    from autograder.batch.gradebook import Gradebook
+    from autograder.batch.jobs import invalid
+    from autograder.cli import dashboard_extras
+    from autograder.report import dashboard
+
+    grades = tmp_path / "grades"
+    book = Gradebook(grades)
+    book.record(invalid(assignment="backprop", student="zed", submission="zed.ipynb", key="k",
+                        error="zed.ipynb: not a notebook"))
+    dashboard.build(grades, book.everything())
+    assert 'id="similarity"' not in (grades / "index.html").read_text()
+    command.main(assignment="backprop", folder=_class_with_tricks(tmp_path), out=grades)
+    assert 'id="similarity"' in (grades / "index.html").read_text()
+    dashboard.build(grades, book.everything(), extras=dashboard_extras(grades))
+    book.close()
+    assert 'href="similarity/backprop/pair-001.html"' in (grades / "index.html").read_text()
+
+
 # --- the command -------------------------------------------------------------------------------
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,8 +105,11 @@ def _job(found: Found, assignment: str, limits: Limits,
 
 def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT, workers: int | None = None,
          dask: str | None = None, force: bool = False, limits: Limits | None = None,
-         console: Console | None = None, figures: bool = False) -> Summary:
+         console: Console | None = None, figures: bool = False,
+         extras: Callable[[Path], Sequence[str]] | None = None) -> Summary:
     """Grade every submission of ``assignment`` in ``folder``; see the module's docstring.
+
+    ``extras(out)`` gives sections other tools add to the dashboard (see ``dashboard.build``).
 
     ``workers`` grader processes run on this machine (default: one per core) unless ``dask``
     names a Dask scheduler. ``force`` grades everything again. ``figures`` adds the suite's
@@ -163,7 +167,8 @@ def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT, workers: int
         summary.csv = book.export_csv(
             assignment, skipped=[(s.name, str(s.path), s.why) for s in others])
         try:
-            summary.dashboard = dashboard.build(book.folder, book.everything())
+            summary.dashboard = dashboard.build(book.folder, book.everything(),
+                                                extras=extras(book.folder) if extras else ())
         except (OSError, ValueError, RuntimeError) as exc:  # the grades are recorded already
             summary.dashboard_error = str(exc)
         book.close()

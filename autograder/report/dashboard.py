@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -157,9 +158,11 @@ def section(assignment: str, rows: list[dict[str, Any]]) -> str:
     return "\n".join(parts)
 
 
-def build(out: Path, rows: list[dict[str, Any]]) -> Path:
+def build(out: Path, rows: list[dict[str, Any]], extras: Sequence[str] = ()) -> Path:
     """Write ``<out>/index.html`` and each submission's report from the gradebook's ``rows``
-    (dicts with its columns, ``results`` parsed); returns the dashboard's path."""
+    (dicts with its columns, ``results`` parsed); returns the dashboard's path. ``extras`` are
+    sections other tools add at the end (the similar pairs of ``autograder similarity``): this
+    room imports none of them, whoever builds the page passes them."""
     out = Path(out)
     by_assignment: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
@@ -174,4 +177,5 @@ def build(out: Path, rows: list[dict[str, Any]]) -> Path:
     if not by_assignment:
         body.append("<p>The gradebook holds no submissions yet.</p>")
     body.extend(section(a, by_assignment[a]) for a in sorted(by_assignment))
+    body.extend(extras)
     return write(out / "index.html", page("Grades", "\n".join(body)))

@@ -28,6 +28,7 @@ from autograder.similarity import compare, page, winnow
 from autograder.similarity.compare import Result
 from autograder.similarity.student import Starter, starter, student_code
 from autograder.submission.load import SubmissionError, load
+from autograder.text import for_csv_cell
 
 DEFAULT_OUT = Path("grades")
 THRESHOLD = compare.THRESHOLD
@@ -151,7 +152,25 @@ def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT,
     (where / "pairs.json").write_text(json.dumps(as_json(result), indent=1) + "\n",
                                       encoding="utf-8")
     (where / "pairs.csv").write_text(as_csv(result), encoding="utf-8")
+    _refresh_dashboard(Path(out))
     return result
+
+
+def _refresh_dashboard(out: Path) -> None:
+    """Write the class dashboard in ``out`` again, now with the similar pairs, if a batch made
+    one there (its gradebook is read, nothing is graded)."""
+    from autograder.batch.gradebook import Gradebook
+    from autograder.report import dashboard
+    from autograder.similarity.summary import section
+
+    if not (out / "gradebook.sqlite").is_file() or not (out / "index.html").is_file():
+        return
+    book = Gradebook(out)
+    try:
+        extra = section(out)
+        dashboard.build(out, book.everything(), extras=[extra] if extra else [])
+    finally:
+        book.close()
 
 
 def as_json(result: Result) -> dict[str, Any]:
@@ -184,6 +203,6 @@ def as_csv(result: Result) -> str:
                "file_b", "page"]
     writer = csv.DictWriter(buffer, columns, lineterminator="\n")
     writer.writeheader()
-    for rank, pair in enumerate(result.pairs, start=1):
-        writer.writerow(pair_row(result, rank, pair))
+    for rank, pair in enumerate(result.pairs, start=1):  # names are text a spreadsheet opens
+        writer.writerow({k: for_csv_cell(v) for k, v in pair_row(result, rank, pair).items()})
     return buffer.getvalue()
