@@ -64,7 +64,7 @@ def test_grade_writes_gradescope_json(tmp_path: Path):
     proc = run("grade", "mlp_mnist", "samples/mlp_mnist/student_with_bugs.ipynb", "--json", str(out),
                "--html", str(tmp_path / "report.html"))
     assert proc.returncode == 0, proc.stderr
-    assert "total: 14 / 20" in proc.stdout
+    assert "total: 12 / 20" in proc.stdout
     data = json.loads(out.read_text())
     assert set(data) >= {"score", "max_score", "execution_time", "tests"}
     assert isinstance(data["score"], float) and data["max_score"] == 20
@@ -74,9 +74,9 @@ def test_grade_writes_gradescope_json(tmp_path: Path):
         assert test["status"] in ("passed", "failed")
         assert test["visibility"] in ("visible", "hidden", "after_due_date", "after_published")
         assert 0 <= test["score"] <= test["max_score"]
-    assert data["score"] == sum(t["score"] for t in data["tests"]) == 14
+    assert data["score"] == sum(t["score"] for t in data["tests"]) == 12
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert 'data-score="14" data-max="20"' in page
+    assert 'data-score="12" data-max="20"' in page
     assert page.count('<tr class="failed">') == sum(t["status"] != "passed" for t in data["tests"])
     for test in data["tests"]:
         assert html.escape(test["name"], quote=True) in page

@@ -1,4 +1,7 @@
-"""mlp_mnist graded the way it is used: reference, stub, plausible bugs, a different correct one."""
+"""mlp_mnist graded the way it is used: reference, stub, plausible bugs, a different correct one.
+
+A bug costs the tests of its function and, where it changes what the network learns, the
+lecture's run (``test_lecture_run``), which is graded on top of each function's own tests."""
 
 from __future__ import annotations
 
@@ -16,22 +19,37 @@ BUGS = {
     "no ReLU": (
         'hidden1 = tf.nn.relu(tf.add(tf.matmul(x, weights["hidden1"]), biases["hidden1"]))',
         'hidden1 = tf.add(tf.matmul(x, weights["hidden1"]), biases["hidden1"])',
-        {"test_build_model_values"},
+        {"test_build_model_values", "test_lecture_run"},
     ),
     "output bias left out": (
         'return tf.add(tf.matmul(hidden1, weights["output"]), biases["output"])',
         'return tf.matmul(hidden1, weights["output"])',
-        {"test_build_model_values"},
+        {"test_build_model_values", "test_lecture_run"},
     ),
     "loss summed instead of averaged": (
         "return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))",
         "return tf.reduce_sum(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))",
-        {"test_build_loss_values"},
+        {"test_build_loss_values", "test_lecture_run"},
     ),
     "no optimizer step": (
         "sess.run(train_op, feed_dict={x: batch_x, y: batch_y})",
         "sess.run(loss, feed_dict={x: batch_x, y: batch_y})",
-        {"test_train_steps", "test_train_costs"},
+        {"test_train_steps", "test_train_costs", "test_lecture_run"},
+    ),
+    "train initialises the variables again": (
+        "    costs = []\n",
+        "    costs = []\n    sess.run(tf1.global_variables_initializer())\n",
+        {"test_train_steps", "test_train_costs", "test_lecture_run"},
+    ),
+    "weights start at zero": (
+        "return tf.Variable(tf1.random_normal(shape, stddev=0.1, seed=s))",
+        "return tf.Variable(tf.zeros(shape))",
+        {"test_lecture_run"},
+    ),
+    "loss as the log of the softmax": (
+        "return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))",
+        "return -tf.reduce_mean(tf.reduce_sum(y * tf.math.log(tf.nn.softmax(logits)), axis=1))",
+        {"test_build_loss_values"},
     ),
     "logging from step n_prt instead of 0": (
         "if step % n_prt == 0:",
@@ -65,7 +83,7 @@ def test_reference_earns_full_marks(reference_result):
 def test_stub_earns_nothing_and_says_not_implemented():
     result = grade(assignment=A, submission=ROOT / "assignments" / A / f"{A}.ipynb")
     assert result.score == 0
-    assert len(result.tests) == 8
+    assert len(result.tests) == 9
     for test in result.tests:
         assert test.output.startswith("not implemented:"), (test.id, test.output)
         assert "Traceback" not in test.output
@@ -89,8 +107,8 @@ def test_differently_written_solution_keeps_full_marks(tmp_path: Path):
                     "return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))",
                     "log_p = tf.nn.log_softmax(logits)\n"
                     "    return -tf.reduce_sum(y * log_p) / tf.cast(tf.shape(y)[0], tf.float32)")
-    result = grade_text(tmp_path, A, source, select=["build_model", "build_loss"])
-    assert result.score == result.max_score == 9, [(t.id, t.output) for t in result.tests]
+    result = grade_text(tmp_path, A, source)
+    assert result.score == result.max_score == 20, [(t.id, t.output) for t in result.tests]
 
 
 def test_grading_is_deterministic(tmp_path: Path):
@@ -106,5 +124,5 @@ def test_sample_submission_gets_partial_credit():
     sample = ROOT / "samples" / A / "student_with_bugs.ipynb"
     result = grade(assignment=A, submission=sample)
     assert 0 < result.score < result.max_score
-    assert failed(result) == {"test_build_loss_values", "test_predict"}
-    assert result.score == 14
+    assert failed(result) == {"test_build_loss_values", "test_predict", "test_lecture_run"}
+    assert result.score == 12

@@ -18,6 +18,7 @@ from coursekit.data import mnist
 
 MLP = "mlp_mnist"
 FAKE_TRAIN = "return [2.5 / (k + 1) for k in range(n_iter // n_prt)]"
+LECTURE = "the lecture's run"  # mlp_mnist's test of the whole run, built from the functions
 
 
 def mlp(*changes: tuple[str, str]) -> str:
@@ -35,14 +36,16 @@ def failed_tests(result) -> set[str]:
 # --- 1-3: training evidence, predictions from a model, each function on its own ----------------
 
 def test_train_that_fabricates_falling_costs_earns_nothing(tmp_path: Path) -> None:
+    """It costs train's points and the lecture's run (which train does), nothing else."""
     result = grade_text(tmp_path, MLP, mlp(("train", FAKE_TRAIN)))
     assert earned(result, "train") == 0 < possible(result, "train")
-    assert result.score == result.max_score - possible(result, "train")
+    assert earned(result, LECTURE) == 0 < possible(result, LECTURE)
+    assert result.score == result.max_score - possible(result, "train") - possible(result, LECTURE)
 
 
 def test_train_that_returns_nothing_earns_nothing(tmp_path: Path) -> None:
     result = grade_text(tmp_path, MLP, mlp(("train", "return []")), select=["train"])
-    assert result.score == 0 and result.max_score == 6
+    assert result.score == 0 and result.max_score == 5
 
 
 def test_pasted_test_labels_earn_nothing(tmp_path: Path) -> None:
@@ -54,7 +57,7 @@ def test_pasted_test_labels_earn_nothing(tmp_path: Path) -> None:
     result = grade_text(tmp_path, MLP, mlp(("train", FAKE_TRAIN), ("predict", body)),
                         select=["train", "predict"])
     assert earned(result, "train") == earned(result, "predict") == 0
-    assert result.max_score == 9
+    assert result.max_score == 7
 
 
 def test_a_missing_predict_or_a_broken_loss_costs_train_nothing(tmp_path: Path) -> None:
@@ -62,15 +65,18 @@ def test_a_missing_predict_or_a_broken_loss_costs_train_nothing(tmp_path: Path) 
     source = mutate(source, "return tf.reduce_mean(tf.nn.softmax_cross_entropy",
                     "return tf.reduce_sum(tf.nn.softmax_cross_entropy")
     result = grade_text(tmp_path, MLP, source)
-    assert earned(result, "train") == possible(result, "train") == 6
+    assert earned(result, "train") == possible(result, "train") == 5
     assert earned(result, "predict") == 0
     assert earned(result, "build_loss") < possible(result, "build_loss")
 
 
-def test_train_may_ignore_init_params_being_changed(tmp_path: Path) -> None:
-    """The given init_params is not used by the grader: a changed one costs nothing."""
+def test_a_broken_init_params_costs_only_the_lectures_run(tmp_path: Path) -> None:
+    """The lecture's run starts from the notebook's init_params; each function is graded on its
+    own inputs, so a broken init_params costs nothing else."""
     result = grade_text(tmp_path, MLP, mlp(("init_params", "return None, None")))
-    assert result.score == result.max_score == 20, [(t.id, t.output) for t in result.tests]
+    assert failed_tests(result) == {"test_lecture_run"}, [(t.id, t.output) for t in result.tests]
+    assert "init_params" in next(t.output for t in result.tests if t.id == "test_lecture_run")
+    assert result.score == result.max_score - possible(result, LECTURE) == 17
 
 
 # --- 4: train at settings other than the lecture's ----------------------------------------------
@@ -212,7 +218,7 @@ def test_float32_logits_computed_another_way_keep_their_points(tmp_path: Path) -
         '    hidden = tf.maximum(tf.einsum("ni,ij->nj", tf.cast(x, tf.float64), w1) + b1, 0.0)\n'
         '    return tf.cast(tf.einsum("nj,jk->nk", hidden, w2) + b2, tf.float32)')
     result = grade_text(tmp_path, MLP, source, select=["build_model"])
-    assert result.score == result.max_score == 5, [(t.id, t.output) for t in result.tests]
+    assert result.score == result.max_score == 4, [(t.id, t.output) for t in result.tests]
 
 
 # --- 9: feedback that gives nothing away ------------------------------------------------------

@@ -6,7 +6,9 @@ same kinds of plain data.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 from autograder.generate import pipelines
@@ -22,9 +24,10 @@ class Reference:
         self.assignment = assignment
         cells = pipelines.build(assignment, pipelines.REFERENCE)
         self.namespace = harness.new_namespace()
-        notes = harness.execute_cells(
-            [{"index": i, "source": c.source} for i, c in enumerate(cells)], self.namespace
-        )
+        with _eager_stays():
+            notes = harness.execute_cells(
+                [{"index": i, "source": c.source} for i, c in enumerate(cells)], self.namespace
+            )
         if notes:
             raise ReferenceError_(f"the reference solution of {assignment} failed to load: {notes}")
 
@@ -41,6 +44,20 @@ class Reference:
     def task(self, name: str, *, timeout: float | None = None, keep: bool = False,
              **kwargs: Any) -> Any:
         return self._run(harness.run_task, self.namespace, self.assignment, name, kwargs)
+
+
+@contextlib.contextmanager
+def _eager_stays() -> Iterator[None]:
+    """A notebook that switches TensorFlow's eager mode off (mlp_mnist, as the lecture) does not
+    switch it off in the grader's process, which grades other notebooks too: every call of the
+    reference is made inside a graph of its own anyway."""
+    tf1 = harness.tensorflow().compat.v1
+    saved = tf1.disable_eager_execution, tf1.disable_v2_behavior
+    tf1.disable_eager_execution = tf1.disable_v2_behavior = lambda: None
+    try:
+        yield
+    finally:
+        tf1.disable_eager_execution, tf1.disable_v2_behavior = saved
 
 
 @functools.cache

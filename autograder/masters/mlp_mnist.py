@@ -9,7 +9,9 @@
 # In this assignment you build, train and evaluate the lecture's network: a multilayer perceptron
 # (MLP) with one hidden layer of 100 ReLU units that classifies 28x28 images of handwritten digits.
 # We use the TensorFlow 1 graph-and-session API, which today's TensorFlow still provides as
-# `tf.compat.v1`: first you *describe* the computation as a graph, then a `Session` *runs* it.
+# `tf.compat.v1`: first you *describe* the computation as a graph, then a `Session` *runs* it. As
+# in the lecture, everything goes into one default graph (the first cell switches TensorFlow 2's
+# eager mode off for this notebook).
 #
 # You implement five functions: `build_model`, `build_loss`, `build_accuracy`, `train` and
 # `predict`. Everything else is given and runs as it is. Each function has a short self-check
@@ -28,6 +30,7 @@ import tensorflow as tf
 from coursekit import input_data
 
 tf1 = tf.compat.v1
+tf1.disable_eager_execution()  # the lecture's graph mode: one default graph, run by a session
 
 # %% [markdown]
 # ## The data
@@ -277,23 +280,22 @@ print("predict: classes", list(_classes))
 # ## Putting it together
 #
 # The graph: placeholders for a batch of images and labels, the parameters, the model, the loss,
-# the accuracy and Adam's training step. Then a session initialises the variables and trains.
+# the accuracy and Adam's training step, all in the default graph, as in the lecture. Then a session
+# initialises the variables and trains. (Running the cell again starts from a fresh graph.)
 
 # %% tags=["demo"]
-graph = tf.Graph()  # the graph is explicit: TensorFlow 2 stays in eager mode everywhere else
-with graph.as_default():
-    tf1.set_random_seed(0)
-    x = tf1.placeholder(tf.float32, [None, n_input])
-    y = tf1.placeholder(tf.float32, [None, n_output])
-    weights, biases = init_params(seed=0)
-    pred = build_model(x, weights, biases)
-    loss = build_loss(pred, y)
-    accuracy = build_accuracy(pred, y)
-    probabilities = tf.nn.softmax(pred)
-    optm = tf1.train.AdamOptimizer(learning_rate).minimize(loss)
-    init = tf1.global_variables_initializer()
+tf1.reset_default_graph()
+tf1.set_random_seed(0)
+x = tf1.placeholder(tf.float32, [None, n_input])
+y = tf1.placeholder(tf.float32, [None, n_output])
+weights, biases = init_params(seed=0)
+pred = build_model(x, weights, biases)
+loss = build_loss(pred, y)
+accuracy = build_accuracy(pred, y)
+optm = tf1.train.AdamOptimizer(learning_rate).minimize(loss)
+init = tf1.global_variables_initializer()
 
-sess = tf1.Session(graph=graph)
+sess = tf1.Session()
 sess.run(init)
 costs = train(sess, x, y, optm, loss, mnist.train, n_batch, n_iter, n_prt)
 
@@ -316,7 +318,7 @@ val_acc = sess.run(accuracy, feed_dict={x: mnist.validation.images, y: mnist.val
 print(f"Accuracy on the 5,000 validation images: {val_acc:.4f}")
 
 classes = predict(sess, x, pred, mnist.validation.images[:1])
-probs = sess.run(probabilities, feed_dict={x: mnist.validation.images[:1]})[0]
+probs = sess.run(tf.nn.softmax(pred), feed_dict={x: mnist.validation.images[:1]})[0]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7, 3))
 ax1.imshow(mnist.validation.images[0].reshape(28, 28), cmap="gray")
 ax1.set_title(f"label {np.argmax(mnist.validation.labels[0])}, predicted {classes[0]}")

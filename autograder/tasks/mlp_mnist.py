@@ -1,27 +1,24 @@
-"""Tasks for ``mlp_mnist``: run the student's ``train`` and ``predict`` on graphs of the kit's own.
+"""Tasks for ``mlp_mnist``: the student's ``train``, ``predict`` and ``init_params``, and the
+lecture's run, each with a session whose runs the grader's evaluator does.
 
-Neither task uses another function of the submission, so ``train`` and ``predict`` earn their
-points on their own, whatever ``build_model`` and ``build_loss`` do. The kit's graph is a small
-linear model ``x W + b`` with a squared-error loss, deliberately not the assignment's network or
-loss (nothing here is an answer to copy), trained by plain gradient descent so that the grader can
-replay every step in its own process:
+The graphs here are built twice, alike: by the grader, with the real weights, for the evaluator
+(``autograder/suites/mlp_mnist/lecture.py``), and by these tasks in the worker, with zeros of the
+same shapes and the same node names, so that the student's code holds real TensorFlow objects. The
+worker never learns the weights, and the student's ``sess.run`` calls are done by the evaluator
+(``autograder.worker.remote``): what comes back from here is never trusted, and the grader reads
+the weights from the evaluator.
 
-``train_probe``   builds that graph from the weights the grader sends, hands ``train`` a session,
-                  the placeholders, the step, the loss and a ``data`` object that serves the
-                  images the grader sent, ``n_batch`` at a time in order; returns the costs
-                  ``train`` returned and the weights after it.
-``predict_probe`` builds the same kind of graph, sets its variables to weights the grader sent
-                  and returns what ``predict`` says of images the grader sent.
-
-What comes back is judged in the grader against its own replay: nothing here is trusted, and the
-batch sizes ``data`` saw asked for are only used for hints.
-
-``network_probe`` is no test: it trains the lecture's network with the submission's own
-``build_model``, ``build_loss`` and ``train`` on the MNIST training set, for the leaderboard and the
-report's figures (see ``autograder/suites/mlp_mnist/extras.py``). It returns the trained weights
-(and, if asked, the weights every so many steps); the grader computes the test accuracy and the
-training curve from them with its own forward pass and the test labels, which the worker never
-sees.
+``train_probe``   ``train`` on the kit's probe graph (a linear model ``x W + b`` with a
+                  squared-error loss and plain gradient descent, not the assignment's network),
+                  on the images the grader sent, ``n_batch`` at a time in order;
+``predict_probe`` ``predict`` on another such graph, whose weights the grader set;
+``init_params_graph``  ``init_params(seed)`` in a fresh graph: the graph and its variables' names,
+                  for the evaluator to initialise (the lecture's start);
+``lecture_run``   the lecture's run: the notebook's ``build_model`` and ``build_loss`` on the
+                  grader's variables, the grader's Adam, and the student's ``train`` on MNIST's
+                  training set. A model or loss that cannot be built is replaced by the
+                  grader's own (made in the evaluator, never here), so that ``train`` is still
+                  tried in real use.
 """
 
 from __future__ import annotations
@@ -30,17 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from autograder.worker.harness import (
-    CallFailed,
-    describe,
-    invoke,
-    resolve,
-    session_config,
-    tensorflow,
-    to_plain,
-)
+from autograder.worker import remote
+from autograder.worker.harness import CallFailed, invoke, resolve, tensorflow, to_plain
 
-TASKS = ("train_probe", "predict_probe", "network_probe")
+TASKS = ("train_probe", "predict_probe", "init_params_graph", "lecture_run")
+SHAPES = {"hidden1": (784, 100), "output": (100, 10)}
 
 
 class Batches:
@@ -67,139 +58,188 @@ class Batches:
         return self.images[idx], self.labels[idx]
 
 
-def _linear_graph(tf: Any, weights: np.ndarray, bias: np.ndarray) -> tuple[Any, ...]:
-    """Placeholders, variables and logits of ``x W + b`` in the current default graph."""
+# --- the graphs the grader and the worker build alike ------------------------------------------
+
+def probe_graph(tf: Any, weights: np.ndarray, bias: np.ndarray, rate: float) -> dict[str, Any]:
+    """``x W + b`` with ``0.5 * mean |x W + b - y|^2`` and one step of gradient descent."""
     tf1 = tf.compat.v1
     x = tf1.placeholder(tf.float32, [None, weights.shape[0]], name="x")
     y = tf1.placeholder(tf.float32, [None, weights.shape[1]], name="y")
     w = tf.Variable(np.asarray(weights, dtype=np.float32), name="W")
     b = tf.Variable(np.asarray(bias, dtype=np.float32), name="b")
-    return x, y, w, b, tf.matmul(x, w) + b
+    logits = tf.matmul(x, w) + b
+    loss = 0.5 * tf.reduce_mean(tf.reduce_sum(tf.square(logits - y), axis=1))
+    train = tf1.train.GradientDescentOptimizer(rate).minimize(loss, name="train")
+    return {"x": x, "y": y, "W": w, "b": b, "logits": logits, "loss": loss, "train": train,
+            "init": tf1.global_variables_initializer()}
 
 
-def train_probe(ns: dict[str, Any], *, images: np.ndarray, labels: np.ndarray,
-                weights: np.ndarray, bias: np.ndarray, learning_rate: float, n_batch: int,
-                n_iter: int, n_prt: int) -> dict[str, Any]:
-    """``train(sess, x, y, train_op, loss, data, n_batch, n_iter, n_prt)`` on the kit's graph.
-
-    The loss is ``mean over the batch of 1/2 |x W + b - y|^2`` and ``train_op`` one step of
-    gradient descent on it. Returns ``{"costs" (or "costs_error"), "weights", "bias", "sizes"}``.
-    """
-    tf = tensorflow()
+def predict_graph(tf: Any, n_in: int, n_out: int) -> dict[str, Any]:
+    """``x W + b`` whose variables start at 0; ``set_W``/``set_b`` load values fed to
+    ``W_value``/``b_value`` (the grader's weights, loaded after initialising)."""
     tf1 = tf.compat.v1
-    data = Batches(images, labels)
-    graph = tf.Graph()
-    with graph.as_default():
-        x, y, w, b, logits = _linear_graph(tf, weights, bias)
-        loss = 0.5 * tf.reduce_mean(tf.reduce_sum(tf.square(logits - y), axis=1))
-        train_op = tf1.train.GradientDescentOptimizer(learning_rate).minimize(loss)
-        with tf1.Session(graph=graph, config=session_config()) as sess:
-            sess.run(tf1.global_variables_initializer())
-            costs = invoke(resolve(ns, "train"), "train", sess, x, y, train_op, loss, data,
-                           n_batch, n_iter, n_prt)
-            try:
-                after_w, after_b = sess.run([w, b])
-            except Exception as exc:  # e.g. train closed the session or reset the graph
-                raise CallFailed("exception", "the weights cannot be read after train returned "
-                                 f"({describe(exc)}): leave the session open") from None
-    result = {"weights": after_w, "bias": after_b,
-              "sizes": np.asarray(data.sizes[:100_000], dtype=np.int64)}
-    try:  # what train returns is judged apart from what it did to the weights
+    x = tf1.placeholder(tf.float32, [None, n_in], name="x")
+    w = tf.Variable(np.zeros((n_in, n_out), np.float32), name="W")
+    b = tf.Variable(np.zeros(n_out, np.float32), name="b")
+    init = tf1.global_variables_initializer()
+    w_value = tf1.placeholder(tf.float32, [n_in, n_out], name="W_value")
+    b_value = tf1.placeholder(tf.float32, [n_out], name="b_value")
+    return {"x": x, "W": w, "b": b, "logits": tf.matmul(x, w) + b, "init": init,
+            "set_W": w.assign(w_value, name="set_W"), "set_b": b.assign(b_value, name="set_b")}
+
+
+def lecture_base(tf: Any, start: dict[str, np.ndarray] | None) -> dict[str, Any]:
+    """The lecture's placeholders and variables (``W_hidden1``, ``b_output``, ...), started at
+    ``start`` (keyed ``weights/hidden1``, ``biases/output``, ...) or at zeros."""
+    tf1 = tf.compat.v1
+    x = tf1.placeholder(tf.float32, [None, 784], name="x")
+    y = tf1.placeholder(tf.float32, [None, 10], name="y")
+    weights, biases = {}, {}
+    for key, shape in SHAPES.items():
+        w = start[f"weights/{key}"] if start else np.zeros(shape, np.float32)
+        b = start[f"biases/{key}"] if start else np.zeros(shape[1], np.float32)
+        weights[key] = tf.Variable(np.asarray(w, np.float32), name=f"W_{key}")
+        biases[key] = tf.Variable(np.asarray(b, np.float32), name=f"b_{key}")
+    return {"x": x, "y": y, "weights": weights, "biases": biases}
+
+
+def _names(graph: Any) -> set[str]:
+    return {op.name for op in graph.get_operations()}
+
+
+def _costs(result: dict[str, Any], costs: Any) -> None:
+    try:  # what train returns is judged apart from what it did
         result["costs"] = to_plain(costs, "train")
     except CallFailed as exc:
         result["costs_error"] = exc.message
+
+
+# --- the tasks --------------------------------------------------------------------------------
+
+def train_probe(ns: dict[str, Any], *, session: int, images: np.ndarray, labels: np.ndarray,
+                rate: float, n_batch: int, calls: list[list[int]]) -> dict[str, Any]:
+    """``train(sess, x, y, train_op, loss, data, n_batch, n_iter, n_prt)`` on the probe graph,
+    once for each ``[n_iter, n_prt]`` of ``calls``, in one session, on one ``data``: the second
+    call goes on from where the first stopped. Returns ``{"costs": [each call's, or
+    "costs_error"], "sizes"}``; the weights are the evaluator's."""
+    tf = tensorflow()
+    data = Batches(images, labels)
+    graph = tf.Graph()
+    returned: list[Any] = []
+    with graph.as_default():
+        g = probe_graph(tf, np.zeros((images.shape[1], labels.shape[1]), np.float32),
+                        np.zeros(labels.shape[1], np.float32), rate)
+        known = _names(graph)
+        sess = remote.RemoteSession(graph, session, known)
+        with remote.sessions_go_to(graph, session, known):
+            for n_iter, n_prt in calls:
+                returned.append(invoke(resolve(ns, "train"), "train", sess, g["x"], g["y"],
+                                       g["train"], g["loss"], data, int(n_batch), int(n_iter),
+                                       int(n_prt)))
+    result: dict[str, Any] = {"sizes": np.asarray(data.sizes[:100_000], dtype=np.int64)}
+    _costs(result, returned)
     return result
 
 
-def predict_probe(ns: dict[str, Any], *, weights: np.ndarray, bias: np.ndarray,
-                  images: np.ndarray) -> dict[str, Any]:
-    """``predict(sess, x, logits, images)`` with the logits ``x W + b`` of the kit's graph."""
+def predict_probe(ns: dict[str, Any], *, session: int, images: np.ndarray,
+                  n_out: int) -> dict[str, Any]:
+    """``predict(sess, x, logits, images)`` on the predict graph; the weights are the
+    evaluator's (set after initialising: a predict that initialises again predicts from 0)."""
     tf = tensorflow()
-    tf1 = tf.compat.v1
     graph = tf.Graph()
     with graph.as_default():
-        # The variables start at 0 and are then set to the weights, as training would leave
-        # them: a predict that initialises the variables again predicts from zeros.
-        x, _, w, b, logits = _linear_graph(tf, np.zeros_like(weights), np.zeros_like(bias))
-        with tf1.Session(graph=graph, config=session_config()) as sess:
-            sess.run(tf1.global_variables_initializer())
-            w.load(np.asarray(weights, dtype=np.float32), sess)
-            b.load(np.asarray(bias, dtype=np.float32), sess)
-            predicted = invoke(resolve(ns, "predict"), "predict", sess, x, logits,
+        g = predict_graph(tf, images.shape[1], n_out)
+        known = _names(graph)
+        sess = remote.RemoteSession(graph, session, known)
+        with remote.sessions_go_to(graph, session, known):
+            predicted = invoke(resolve(ns, "predict"), "predict", sess, g["x"], g["logits"],
                                np.asarray(images, dtype=np.float32))
     return {"predicted": predicted}
 
 
-def _setting(ns: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
-    value = ns.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-        return default
-    return float(value) if low <= float(value) <= high else default
+def init_params_graph(ns: dict[str, Any], *, seed: int) -> dict[str, Any]:
+    """``init_params(seed)`` in a fresh graph: ``{"graph", "names", "init"}``, ``names`` keyed
+    ``weights/hidden1`` ... for the variables it made."""
+    tf = tensorflow()
+    tf1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default():
+        out = invoke(resolve(ns, "init_params"), "init_params", seed=seed)
+        if not (isinstance(out, (tuple, list)) and len(out) == 2
+                and all(isinstance(d, dict) for d in out)):
+            raise CallFailed("bad_return", "init_params should return (weights, biases), two "
+                             "dicts")
+        names = {}
+        for group, found in zip(("weights", "biases"), out, strict=True):
+            for key in SHAPES:
+                if key not in found:
+                    raise CallFailed("bad_return", f"init_params's {group} have no {key!r}")
+                try:
+                    names[f"{group}/{key}"] = graph.as_graph_element(found[key]).name
+                except (TypeError, ValueError):
+                    raise CallFailed("bad_return", f"init_params's {group}[{key!r}] is no "
+                                     "tensor of its graph") from None
+        init = tf1.global_variables_initializer().name if tf1.global_variables() else None
+    return {"graph": remote.graph_bytes(graph), "names": names, "init": init}
 
 
-class _Watched(Batches):
-    """``Batches`` that hands ``take(step)`` the step count before every ``every``-th batch."""
-
-    def __init__(self, images: np.ndarray, labels: np.ndarray, every: int, take: Any):
-        super().__init__(images, labels)
-        self.every, self.take, self.steps = every, take, 0
-
-    def next_batch(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-        if self.every and self.steps % self.every == 0:
-            self.take(self.steps)
-        self.steps += 1
-        return super().next_batch(batch_size)
-
-
-def network_probe(ns: dict[str, Any], *, weights: dict[str, np.ndarray],
-                  biases: dict[str, np.ndarray], defaults: dict[str, float],
-                  bounds: dict[str, tuple[float, float]], seed: int,
-                  snapshots: int = 0) -> dict[str, Any]:
-    """The lecture's training run with the submission's functions: returns the trained weights.
-
-    The graph is the lecture's: placeholders, the variables (started at the grader's ``weights``
-    and ``biases``), ``build_model``, ``build_loss`` and Adam; ``train`` runs on the MNIST
-    training set, shuffled by ``seed``. The settings are the notebook's own ``learning_rate``,
-    ``n_batch`` and ``n_iter`` where they lie within ``bounds``, else ``defaults``.
-    """
+def lecture_run(ns: dict[str, Any], *, session: int, order_seed: int, learning_rate: float,
+                n_batch: int, n_iter: int, n_prt: int) -> dict[str, Any]:
+    """The lecture's run; see the module. Returns ``{"model", "loss", "costs", "sizes"}``:
+    whose model and loss were used (``"yours"``, or why not) and what ``train`` returned."""
     from coursekit.data import mnist
-
-    settings = {k: _setting(ns, k, defaults[k], *bounds[k]) for k in defaults}
-    learning_rate = settings["learning_rate"]
-    n_batch, n_iter = int(settings["n_batch"]), int(settings["n_iter"])
 
     tf = tensorflow()
     tf1 = tf.compat.v1
     folder = mnist.cache_dir()
-    raw = mnist.read_idx(folder / mnist.TRAIN_IMAGES)
-    order = np.random.default_rng(seed).permutation(len(raw))  # shuffled as bytes: less memory
+    raw = mnist.read_idx(folder / mnist.TRAIN_IMAGES)[5000:]
+    order = np.random.default_rng(order_seed).permutation(len(raw))
     images = mnist.pixels(raw[order])
-    labels = mnist.one_hot(mnist.read_idx(folder / mnist.TRAIN_LABELS)[order])
+    labels = mnist.one_hot(mnist.read_idx(folder / mnist.TRAIN_LABELS)[5000:][order])
     del raw
-    every = max(n_iter // snapshots, 1) if snapshots else 0
-    data = _Watched(images, labels, every, None)  # its take is set once the session exists
     graph = tf.Graph()
+    used = {"model": "yours", "loss": "yours"}
     with graph.as_default():
-        tf1.set_random_seed(seed)
-        x = tf1.placeholder(tf.float32, [None, images.shape[1]], name="x")
-        y = tf1.placeholder(tf.float32, [None, labels.shape[1]], name="y")
-        w = {k: tf.Variable(np.asarray(v, np.float32), name=f"W_{k}") for k, v in weights.items()}
-        b = {k: tf.Variable(np.asarray(v, np.float32), name=f"b_{k}") for k, v in biases.items()}
-        logits = invoke(resolve(ns, "build_model"), "build_model", x, w, b)
-        loss = invoke(resolve(ns, "build_loss"), "build_loss", logits, y)
+        g = lecture_base(tf, None)
+        logits = loss = None
         try:
-            step = tf1.train.AdamOptimizer(learning_rate).minimize(loss)
-        except Exception as exc:  # a loss that is no differentiable tensor
-            raise CallFailed("exception", f"Adam cannot minimise build_loss's result "
-                             f"({describe(exc)})") from None
-        with tf1.Session(graph=graph, config=session_config()) as sess:
-            sess.run(tf1.global_variables_initializer())
-            kept: list[Any] = []
-            data.take = lambda n: kept.append([n, *sess.run([w, b])])
-            invoke(resolve(ns, "train"), "train", sess, x, y, step, loss, data, n_batch, n_iter,
-                   n_iter)
-            trained_w, trained_b = sess.run([w, b])
-    result = {"weights": trained_w, "biases": trained_b, "settings": settings}
-    if snapshots:
-        result["snapshots"] = [*kept, [data.steps, trained_w, trained_b]]
+            logits = invoke(resolve(ns, "build_model"), "build_model", g["x"], g["weights"],
+                            g["biases"])
+            graph.as_graph_element(logits)
+        except (CallFailed, TypeError, ValueError) as exc:
+            used["model"], logits = getattr(exc, "message", str(exc)), None
+        if logits is not None:
+            try:
+                loss = invoke(resolve(ns, "build_loss"), "build_loss", logits, g["y"])
+                graph.as_graph_element(loss)
+            except (CallFailed, TypeError, ValueError) as exc:
+                used["loss"], loss = getattr(exc, "message", str(exc)), None
+        step = init = None
+        if loss is not None:
+            try:
+                step = tf1.train.AdamOptimizer(learning_rate).minimize(loss)
+                init = tf1.global_variables_initializer()
+            except Exception as exc:  # no gradient reaches the weights, say
+                used["loss"] = f"Adam cannot minimise build_loss's result ({exc})"[:300]
+                step = None
+        asked: dict[str, Any] = {"kind": "prepare", "session": session, "used": used}
+        if step is not None:
+            asked.update(graph=remote.graph_bytes(graph), loss=loss.name, logits=logits.name,
+                         train_op=step.name, init=init.name)
+        prepared = remote.ask(asked)
+        if not isinstance(prepared, dict):
+            raise CallFailed("bad_return", "the grader's answer is unusable")
+        if prepared.get("used"):  # the grader's model stands in: handles named as its own
+            used = dict(prepared["used"])
+            step = tf.no_op(name=str(prepared["train_op"]))
+            loss = tf.identity(tf.constant(0.0), name=str(prepared["loss"]))
+        known = _names(graph)
+        sess = remote.RemoteSession(graph, session, known)
+        data = Batches(images, labels)
+        with remote.sessions_go_to(graph, session, known):
+            costs = invoke(resolve(ns, "train"), "train", sess, g["x"], g["y"], step, loss, data,
+                           n_batch, n_iter, n_prt)
+    result: dict[str, Any] = {"used": used,
+                              "sizes": np.asarray(data.sizes[:100_000], dtype=np.int64)}
+    _costs(result, costs)
     return result

@@ -22,6 +22,10 @@ from typing import Any
 import numpy as np
 
 CELL_FILE = "<cell {index}>"
+# The server's pipes to the grader and the id of the request being answered: a remote session
+# (``remote``) asks the grader through them while a task runs.
+CHANNEL: list[int] = []
+CURRENT: list[Any] = [None]
 _MAGIC = re.compile(r"^(\s*)([%!].*)$")
 
 
@@ -348,6 +352,64 @@ def call_graph(ns: dict[str, Any], name: str, args: list, kwargs: dict, seed: in
     return meta
 
 
+SPEC, FETCH = "__placeholder__", "__fetch__"
+
+
+def _is_spec(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {SPEC}
+
+
+def _map_specs(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    if _is_spec(value):
+        return leaf(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_map_specs(v, leaf) for v in value)
+    if isinstance(value, dict):
+        return {k: _map_specs(v, leaf) for k, v in value.items()}
+    return value
+
+
+def call_graph_def(ns: dict[str, Any], name: str, args: list, kwargs: dict, seed: int = 0) -> dict:
+    """Call ``name`` in a fresh graph on placeholders of the given dtypes and shapes (the grader
+    keeps the values) and send the graph back, unrun: ``{"graph", "inputs", "fetches",
+    "skeleton", "init"}`` (see ``autograder.grading.trusted``)."""
+    tf = tensorflow()
+    tf1 = tf.compat.v1
+    fn = resolve(ns, name)
+    graph = tf.Graph()
+    inputs: list[str] = []
+
+    def placeholder(spec: dict[str, Any]) -> Any:
+        dtype, shape = spec[SPEC]
+        ph = tf1.placeholder(tf.as_dtype(str(dtype)), [int(d) for d in shape],
+                             name=f"input_{len(inputs)}")
+        inputs.append(ph.name)
+        return ph
+
+    with graph.as_default():
+        tf1.set_random_seed(seed)
+        out = invoke(fn, name, *_map_specs(list(args), placeholder),
+                     **_map_specs(dict(kwargs), placeholder))
+        fetches: list[str] = []
+
+        def collect(value: Any) -> Any:
+            if isinstance(value, (tf.Tensor, tf.Variable, tf.Operation)):
+                try:
+                    element = graph.as_graph_element(value)
+                except (ValueError, TypeError):
+                    raise CallFailed("bad_return", f"{name} returned a tensor of another graph "
+                                     "than the one it was called in") from None
+                fetches.append(element.name)
+                return {FETCH: len(fetches) - 1}
+            return value
+
+        skeleton = to_plain(_map(out, collect), name)
+        init = tf1.global_variables_initializer().name if tf1.global_variables() else None
+    data = graph.as_graph_def(add_shapes=True).SerializeToString()
+    return {"graph": np.frombuffer(data, dtype=np.uint8).copy(), "inputs": inputs,
+            "fetches": fetches, "skeleton": skeleton, "init": init}
+
+
 def call_eager(ns: dict[str, Any], name: str, args: list, kwargs: dict) -> dict:
     """Call ``name`` eagerly with arrays as ``tf.constant``; returns value and tensor metadata."""
     tf = tensorflow()
@@ -362,7 +424,8 @@ def call_eager(ns: dict[str, Any], name: str, args: list, kwargs: dict) -> dict:
             "dtype": out.dtype.name if is_tensor else None}
 
 
-MODES = {"plain": call_plain, "graph": call_graph, "eager": call_eager}
+MODES = {"plain": call_plain, "graph": call_graph, "eager": call_eager,
+         "graph_def": call_graph_def}
 
 
 def run_task(ns: dict[str, Any], assignment: str, name: str, kwargs: dict) -> Any:

@@ -52,7 +52,7 @@ SECRETS = ("suites", "masters")  # folders of the package the worker must never 
 
 
 def command(*, fds: tuple[int, int], status_fd: int, lifeline_fd: int, home: str,
-            lend: list[str], hide: list[str], limits: Limits) -> list[str]:
+            lend: list[str], hide: list[str], limits: Limits, role: str = "worker") -> list[str]:
     """The grader's command line to start a sandboxed worker.
 
     ``fds`` are the request and reply pipe ends the server uses, ``status_fd`` receives the
@@ -60,13 +60,15 @@ def command(*, fds: tuple[int, int], status_fd: int, lifeline_fd: int, home: str
     worker may live. ``lend`` are host paths shown read-only, ``hide`` paths never shown.
     """
     settings = {"fds": list(fds), "status_fd": status_fd, "lifeline_fd": lifeline_fd,
-                **config(home=home, lend=lend, hide=hide, limits=limits)}
+                **config(home=home, lend=lend, hide=hide, limits=limits, role=role)}
     return [sys.executable, "-m", "autograder.worker.sandbox", json.dumps(settings)]
 
 
-def config(*, home: str, lend: list[str], hide: list[str], limits: Limits) -> dict[str, Any]:
-    """The launcher's settings but its descriptors (for ``command`` and the warm template)."""
-    return {"home": home, "lend": lend, "hide": hide, "limits": limits.as_dict()}
+def config(*, home: str, lend: list[str], hide: list[str], limits: Limits,
+           role: str = "worker") -> dict[str, Any]:
+    """The launcher's settings but its descriptors (for ``command`` and the warm template).
+    ``role``: ``worker`` (a submission's code) or ``evaluator`` (graphs only)."""
+    return {"home": home, "lend": lend, "hide": hide, "limits": limits.as_dict(), "role": role}
 
 
 class Setup:
@@ -160,9 +162,10 @@ class Setup:
         if self.forked:  # forked from the warm template: TensorFlow is imported already
             from autograder.worker import server
 
-            server.run(fd_in, fd_out, self.limits.reply_bytes)
+            server.run(fd_in, fd_out, self.limits.reply_bytes, self.config.get("role", "worker"))
         os.execv(sys.executable, [sys.executable, "-m", "autograder.worker.server", str(fd_in),
-                                  str(fd_out), str(self.limits.reply_bytes)])
+                                  str(fd_out), str(self.limits.reply_bytes),
+                                  str(self.config.get("role", "worker"))])
 
 
 def _usable_by_others(path: str) -> bool:

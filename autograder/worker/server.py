@@ -8,6 +8,8 @@ stdout/stderr, which the grader drains into a capped log. A request is one of
 ``{"op": "load", "assignment": ..., "cells": [{"index", "source"}]}``
 ``{"op": "call", "mode": "plain"|"graph"|"eager", "name": ..., "args": [...], "kwargs": {...}}``
 ``{"op": "task", "name": ..., "kwargs": {...}}``
+``{"op": "evaluator", "request": {...}}`` (only in the role ``evaluator``, which takes nothing else:
+see ``autograder.evaluator``)
 
 and a reply is ``{"id", "ok": true, "result": ...}`` or ``{"id", "ok": false, "error": {...}}``.
 While loading, ``{"id", "progress": index}`` precedes each cell. Nothing here is trusted by the
@@ -23,9 +25,13 @@ from typing import Any
 
 from autograder.worker import harness, protocol
 
+WORKER, EVALUATOR = "worker", "evaluator"
+
 
 class Worker:
-    def __init__(self, fd_out: int, max_reply: int) -> None:
+    def __init__(self, fd_out: int, max_reply: int, role: str = WORKER) -> None:
+        self.role = role
+        self.engine: Any = None
         self.namespace = harness.new_namespace()
         self.assignment = ""
         self.fd_out = fd_out
@@ -53,6 +59,16 @@ class Worker:
 
     def handle(self, request: dict[str, Any]) -> Any:
         op = request.get("op")
+        if self.role == EVALUATOR:  # never a submission's code: graphs only
+            if op == "evaluator" and isinstance(request.get("request"), dict):
+                if self.engine is None:
+                    from autograder.evaluator.engine import Engine
+
+                    self.engine = Engine()
+                return self.engine.handle(request["request"])
+            if op == "ping":
+                return "pong"
+            raise harness.CallFailed("exception", f"the evaluator does not take {op!r}")
         if op == "load":
             return self.load(request)
         if op == "call":
@@ -76,14 +92,16 @@ class Worker:
         return result
 
 
-def serve(fd_in: int, fd_out: int, max_reply: int = protocol.MAX_FRAME) -> None:
-    worker = Worker(fd_out, max_reply)
+def serve(fd_in: int, fd_out: int, max_reply: int = protocol.MAX_FRAME,
+          role: str = WORKER) -> None:
+    worker = Worker(fd_out, max_reply, role)
     while True:
         try:
             request = protocol.decode(protocol.read_frame(fd_in), max_header=protocol.MAX_FRAME)
         except protocol.Closed:
             return
         reply: dict[str, Any] = {"id": request.get("id")}
+        harness.CURRENT[0] = request.get("id")
         try:
             reply.update(ok=True, result=worker.handle(request))
             payload = protocol.encode(reply)
@@ -103,17 +121,20 @@ def serve(fd_in: int, fd_out: int, max_reply: int = protocol.MAX_FRAME) -> None:
         protocol.write_frame(fd_out, payload)
 
 
-def run(fd_in: int, fd_out: int, max_reply: int = protocol.MAX_FRAME) -> None:
+def run(fd_in: int, fd_out: int, max_reply: int = protocol.MAX_FRAME,
+        role: str = WORKER) -> None:
     """Serve until the grader closes the request pipe, then end the process (never returns)."""
     os.set_inheritable(fd_in, False)
     os.set_inheritable(fd_out, False)
-    serve(fd_in, fd_out, max_reply)
+    harness.CHANNEL[:] = [fd_in, fd_out]
+    serve(fd_in, fd_out, max_reply, role)
     os._exit(0)
 
 
 def main() -> None:
     max_reply = int(sys.argv[3]) if len(sys.argv) > 3 else protocol.MAX_FRAME
-    run(int(sys.argv[1]), int(sys.argv[2]), max_reply)
+    role = sys.argv[4] if len(sys.argv) > 4 else WORKER
+    run(int(sys.argv[1]), int(sys.argv[2]), max_reply, role)
 
 
 if __name__ == "__main__":

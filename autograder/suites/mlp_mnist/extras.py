@@ -1,102 +1,85 @@
 """mlp_mnist's measures beyond the tests: the leaderboard entry and the report's figures.
 
-No points. The leaderboard entry is the test accuracy of the student's network: a course turns
-Gradescope's leaderboard on to let students compare what their own choices (``learning_rate``,
-``n_batch``, ``n_iter`` in the notebook) make of the lecture's network.
-The worker trains the 784-100-10 network with the submission's ``build_model``, ``build_loss`` and
-``train`` from the same start for everyone and returns the trained weights; the accuracy on the
-10,000 MNIST test images is computed here, with the grader's own forward pass and the test labels,
-which never enter the worker. What the submission prints or returns about itself counts for
-nothing; a network that is not the lecture's (no ReLU, say) scores what the lecture's forward pass
-makes of its weights.
+No points, and no training run of their own: both come from the lecture's run the hidden suite
+graded (``lecture.py``; the evaluator trained the network, the grader measures it). The
+leaderboard entry is the test accuracy of the student's network, computed here with the grader's
+own forward pass and the test labels, which never enter the worker or the evaluator.
 
-The figures, from the same run: the training curve (the loss on 1,000 test images, computed here
-from the weights read every 250 steps) next to the reference's, the confusion matrix on the test
-images, and test digits the network misreads with the predicted and the true class. They show
-nothing the student's own predictions on public MNIST images would not.
+The figures: the training curve (the loss on 1,000 test images, computed here from the weights
+read every 50 steps) next to the reference's (the lecture's network trained by the grader itself
+from a fixed start with the same settings, kept on disk), the confusion matrix on the test images,
+and test digits the network misreads with the predicted and the true class. They show nothing the
+student's own predictions on public MNIST images would not.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
 
-from coursekit.data import mnist
+from autograder.grading import kept
+from autograder.suites.mlp_mnist import lecture
 
 NAME = "Test accuracy (%)"
-DEFAULTS = {"learning_rate": 0.0001, "n_batch": 50, "n_iter": 2500}  # the lecture's
-# Settings outside these bounds are replaced by the defaults: the run stays under a minute.
-BOUNDS = {"learning_rate": (1e-6, 1.0), "n_batch": (1, 500), "n_iter": (1, 5000)}
-SEED = 0  # the same start for everyone: the entries compare settings and code, not luck
-SHAPES = {"hidden1": (784, 100), "output": (100, 10)}
-
-
-def start() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """The weights and biases every run starts from: N(0, 0.1), as the lecture's init_params."""
-    rng = np.random.default_rng(SEED)
-    weights = {k: rng.normal(0, 0.1, shape).astype(np.float32) for k, shape in SHAPES.items()}
-    biases = {k: rng.normal(0, 0.1, shape[1]).astype(np.float32) for k, shape in SHAPES.items()}
-    return weights, biases
-
-
-SNAPSHOTS = 10  # weights read this many times while training, for the curve
-CURVE_IMAGES = 1000  # the training curve's loss is measured on the first test images
 MISREAD = 16  # digits in the grid of misread ones
 
 
-@functools.cache
-def _test_set() -> tuple[np.ndarray, np.ndarray]:
-    """MNIST's test images (float64) and labels, read once per grader (never written into)."""
+def reference_curve() -> list[list[float]]:
+    """``[[step, held-out loss], ...]`` of the lecture's network trained by the grader at
+    ``lecture.SETTINGS`` from a fixed start: the same for everyone, so it is kept on disk."""
+    question = {"op": "reference lecture curve", "settings": lecture.SETTINGS,
+                "every": lecture.SNAPSHOT_EVERY}
+    return kept.answer("mlp_mnist", question, _train_reference)
+
+
+def _train_reference() -> list[list[float]]:
+    import tensorflow as tf
+
+    from autograder.tasks import mlp_mnist as kit
+    from autograder.worker.harness import session_config
+    from coursekit.data import mnist
+
+    tf1 = tf.compat.v1
     folder = mnist.ensure()
-    images = mnist.pixels(mnist.read_idx(folder / mnist.TEST_IMAGES)).astype(np.float64)
-    return images, mnist.read_idx(folder / mnist.TEST_LABELS).astype(np.int64)
+    images = mnist.pixels(mnist.read_idx(folder / mnist.TRAIN_IMAGES)[5000:])
+    labels = mnist.one_hot(mnist.read_idx(folder / mnist.TRAIN_LABELS)[5000:])
+    start = lecture.draw_start(np.random.default_rng(0))
+    graph = tf.Graph()
+    with graph.as_default():
+        g = kit.lecture_base(tf, start)
+        hidden = tf.nn.relu(tf.matmul(g["x"], g["weights"]["hidden1"]) + g["biases"]["hidden1"])
+        out = tf.matmul(hidden, g["weights"]["output"]) + g["biases"]["output"]
+        loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=g["y"], logits=out))
+        step = tf1.train.AdamOptimizer(lecture.SETTINGS["learning_rate"]).minimize(loss)
+        init = tf1.global_variables_initializer()
+        variables = {f"{group}/{key}": g[group][key] for group in ("weights", "biases")
+                     for key in kit.SHAPES}
+    n_batch, n_iter = lecture.SETTINGS["n_batch"], lecture.SETTINGS["n_iter"]
+    order = np.random.default_rng(0).permutation(len(images))
+    curve = []
+    with tf1.Session(graph=graph, config=session_config()) as sess:
+        sess.run(init)
+        for k in range(n_iter + 1):
+            if k % lecture.SNAPSHOT_EVERY == 0 or k == n_iter:
+                weights = dict(zip(variables, sess.run(list(variables.values())), strict=True))
+                curve.append([k, round(lecture.held_out_loss(weights), 5)])
+            if k < n_iter:
+                idx = order[(k * n_batch + np.arange(n_batch)) % len(order)]
+                sess.run(step, {g["x"]: images[idx], g["y"]: labels[idx]})
+    return curve
 
 
-def logits(weights: dict[str, Any], biases: dict[str, Any], images: np.ndarray) -> np.ndarray:
-    """The lecture's forward pass, ``relu(x W1 + b1) W2 + b2``, in float64."""
-    w1, w2 = (np.asarray(weights[k], np.float64) for k in ("hidden1", "output"))
-    b1, b2 = (np.asarray(biases[k], np.float64) for k in ("hidden1", "output"))
-    if w1.shape != SHAPES["hidden1"] or w2.shape != SHAPES["output"] or \
-            b1.shape != (100,) or b2.shape != (10,):
-        raise ValueError("the trained weights do not have the lecture's shapes")
-    return np.maximum(images @ w1 + b1, 0) @ w2 + b2
-
-
-def accuracy(weights: dict[str, Any], biases: dict[str, Any]) -> float:
-    """Percent of the MNIST test images the lecture's network with these weights classifies."""
-    images, labels = _test_set()
-    out = logits(weights, biases, images)
-    if not np.all(np.isfinite(out)):
-        return 0.0
-    return round(100.0 * float(np.mean(np.argmax(out, axis=1) == labels)), 2)
-
-
-def _loss(weights: dict[str, Any], biases: dict[str, Any], images: np.ndarray,
-          labels: np.ndarray) -> float | None:
-    out = logits(weights, biases, images)
-    shifted = out - out.max(axis=1, keepdims=True)
-    value = float(np.mean(np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(len(labels)),
-                                                                           labels]))
-    return value if np.isfinite(value) else None
-
-
-def _curve(run: dict[str, Any], label: str) -> dict[str, Any]:
-    images, labels = _test_set()
-    images, labels = images[:CURVE_IMAGES], labels[:CURVE_IMAGES]
-    points = [(int(step), _loss(w, b, images, labels)) for step, w, b in run.get("snapshots", [])]
-    points = [(x, y) for x, y in points if y is not None]
-    return {"label": label, "x": [x for x, _ in points], "y": [round(y, 5) for _, y in points]}
-
-
-def figures(trained: dict[str, Any], reference: dict[str, Any] | None) -> list[dict[str, Any]]:
+def figures(run: lecture.Run, reference: list[list[float]] | None) -> list[dict[str, Any]]:
     """The report's figures, as plain data (``autograder/report/figures.py`` draws them)."""
-    images, labels = _test_set()
-    predicted = np.argmax(logits(trained["weights"], trained["biases"], images), axis=1)
-    series = [_curve(trained, "your network")]
-    if reference is not None:
-        series.append(_curve(reference, "the reference (the lecture's settings)"))
+    images, labels = lecture.test_set()
+    predicted = np.argmax(lecture.logits(run.final, images), axis=1)
+    mine = run.curve()
+    series = [{"label": "your network", "x": [s for s, _ in mine],
+               "y": [round(v, 5) for _, v in mine]}]
+    if reference:
+        series.append({"label": "the reference (the same settings)",
+                       "x": [s for s, _ in reference], "y": [v for _, v in reference]})
     matrix = np.zeros((10, 10), dtype=np.int64)
     np.add.at(matrix, (labels, predicted), 1)
     wrong = np.flatnonzero(predicted != labels)[:MISREAD]
@@ -113,33 +96,36 @@ def figures(trained: dict[str, Any], reference: dict[str, Any] | None) -> list[d
 
 def measure(student: Any, reference: Any = None, *, leaderboard: bool = True,
             figures_too: bool = False) -> dict[str, Any]:
-    """``{"leaderboard": [{"name", "value", "order"}], "note": str, "figures": [...]}``:
-    Gradescope's leaderboard entry, a line for the student saying how it was measured (or why
-    the network could not be trained) and, with ``figures_too``, the report's figures."""
-    weights, biases = start()
-    ask = {"weights": weights, "biases": biases, "defaults": DEFAULTS, "bounds": BOUNDS,
-           "seed": SEED, "snapshots": SNAPSHOTS if figures_too else 0}
-    try:
-        trained = student.task("network_probe", **ask)
-        value = accuracy(trained["weights"], trained["biases"])
-    except Exception as exc:  # the student's code failed: the entry is 0, and the note says why
-        why = str(getattr(exc, "message", "") or exc).splitlines()[0][:300]
-        return {"leaderboard": [{"name": NAME, "value": 0.0, "order": "desc"}] if leaderboard
-                else [], "figures": [],
-                "note": f"Your network could not be trained ({why})"
+    """``{"leaderboard": [{"name", "value", "order"}], "note": str, "figures": [...]}`` from the
+    lecture's run the tests graded."""
+    del reference
+    run = student.memo.get("lecture")
+
+    def entry(value: float) -> list[dict[str, Any]]:
+        return [{"name": NAME, "value": value, "order": "desc"}] if leaderboard else []
+
+    if run is None or not run.final:
+        why = (str(run.train_error) if run is not None and run.train_error is not None
+               else "the lecture's run was not made")
+        return {"leaderboard": entry(0.0), "figures": [],
+                "note": f"Your network could not be trained ({why[:300]})"
                         + (", so its leaderboard entry is 0." if leaderboard else ".")}
-    used = trained.get("settings", {})
-    settings = ", ".join(f"{k}={used[k]:g}" for k in DEFAULTS if k in used)
+    why = run.problem()
+    if why:
+        return {"leaderboard": entry(0.0), "figures": [],
+                "note": f"The lecture's run does not count ({why[:300]})"
+                        + (", so its leaderboard entry is 0." if leaderboard else ".")}
+    value = round(100.0 * run.accuracy, 2)
     drawn = []
     if figures_too:
         try:
-            ref = (reference.task("network_probe", keep=True, **ask)  # the same for everyone
-                   if reference is not None else None)
+            curve = reference_curve()
         except Exception:  # the reference is the kit's: without it, the student's curve alone
-            ref = None
-        drawn = figures(trained, ref)
-    return {"leaderboard": [{"name": NAME, "value": value, "order": "desc"}] if leaderboard
-            else [], "figures": drawn,
+            curve = None
+        drawn = figures(run, curve)
+    settings = ", ".join(f"{k}={lecture.SETTINGS[k]:g}" for k in ("learning_rate", "n_batch",
+                                                                   "n_iter"))
+    return {"leaderboard": entry(value), "figures": drawn,
             "note": f"{'Leaderboard: y' if leaderboard else 'Y'}our network, trained by your "
-                    f"train with {settings}, classifies {value:.2f}% of the 10,000 MNIST test "
-                    "images."}
+                    f"train in the lecture's run ({settings}), classifies {value:.2f}% of the "
+                    "10,000 MNIST test images."}

@@ -25,14 +25,18 @@ right run from one with a step too many or too few.
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Any
 
 import numpy as np
 import pytest
 
 from autograder.grading import checks
+from autograder.grading.evaluator import Remote, trusted_bytes
 from autograder.grading.plugin import GradingFailure
 from autograder.grading.proxy import StudentError
+from autograder.suites.mlp_mnist import lecture
+from autograder.tasks import mlp_mnist as kit
 from coursekit.data import mnist
 
 TRAIN_RATE = 0.05  # gradient descent on the kit's probe graph: stable, and every step visible
@@ -123,7 +127,7 @@ def test_build_model_shape(student: Any, rng: np.random.Generator) -> None:
                   on="the same images with other weights")
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_build_model_values(student: Any, reference: Any, rng: np.random.Generator) -> None:
     """build_model: the logits of the hidden ReLU layer and the output layer, on random weights"""
     for _ in range(3):
@@ -153,12 +157,29 @@ def test_build_loss_scalar(student: Any, reference: Any, rng: np.random.Generato
 
 @pytest.mark.points(3)
 def test_build_loss_values(student: Any, reference: Any, rng: np.random.Generator) -> None:
-    """build_loss: the mean softmax cross-entropy on batches of several sizes and scales"""
+    """build_loss: the mean softmax cross-entropy on batches of several sizes and scales, logits
+    far apart too"""
     for n, scale in ((3, 1.0), (int(rng.integers(12, 30)), 3.0), (50, 10.0)):
         logits, labels = random_batch(rng, n, scale)
         want = reference.call("build_loss", logits, labels, mode="graph")["value"]
         checks.close(_loss(student, logits, labels), want, "build_loss's result", tol=1e-5,
                      atol=1e-6, on=f"a batch of {n} random logits")
+    # a confident network: the labelled class 100 to 200 below the largest logit, whose softmax
+    # is 0 in float32 (its logarithm is -inf); the loss is still a finite number
+    n = int(rng.integers(4, 9))
+    logits, labels = random_batch(rng, n)
+    top = rng.integers(0, 10, n)
+    logits[np.arange(n), top] += rng.uniform(100.0, 200.0, n).astype(np.float32)
+    labels = np.eye(10, dtype=np.float32)[(top + rng.integers(1, 10, n)) % 10]
+    want = reference.call("build_loss", logits, labels, mode="graph")["value"]
+    got = _graph_value(student.call("build_loss", logits, labels, mode="graph"), "build_loss")
+    got = checks.scalar(got, "build_loss's result")
+    if not np.isfinite(got):
+        raise GradingFailure("build_loss gives inf or nan when the logits are far apart (the "
+                             "softmax of a low logit is 0 in float32, and log(0) is -inf): "
+                             "compute the cross-entropy from the logits in a stable way")
+    checks.close(got, want, "build_loss's result", tol=1e-5, atol=1e-4,
+                 on="logits 100 or more apart")
 
 
 # --- build_accuracy ---------------------------------------------------------------------------
@@ -206,18 +227,53 @@ def replay(images: np.ndarray, labels: np.ndarray, w: np.ndarray, b: np.ndarray,
     return {"before": np.array(before), "after": np.array(after), "path": path}
 
 
+def probe(student: Any, graph_of: Any) -> tuple[int, dict[str, str]]:
+    """A session of the evaluator on a graph of the kit's, built here with the real values
+    (``graph_of(tf)`` returns its tensors by name); the names of those tensors."""
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        made = graph_of(tf)
+        names = {k: graph.as_graph_element(v).name for k, v in made.items()}
+    session = student.evaluator.open(trusted_bytes(graph), trusted=True)
+    student.evaluator.run(session, [names["init"]])
+    return session, names
+
+
 @pytest.fixture(scope="module")
 def training(student: Any, hidden: Any) -> dict[str, Any]:
-    """One run of the student's ``train`` on the kit's graph, and the grader's replay of it."""
+    """The student's ``train`` on the kit's graph, called twice (the second call goes on where
+    the first stopped), its weights read from the evaluator, and the grader's replay."""
     rng = hidden.rng("train")
     settings = train_settings(rng)
+    first = int(rng.integers(5, settings["n_iter"] - 5))
+    calls = [[first, settings["n_prt"]], [settings["n_iter"] - first, settings["n_prt"]]]
     images, labels = mnist_sample(rng, settings["n_batch"] * settings["n_iter"])
     w = rng.normal(0, 0.01, (784, 10)).astype(np.float32)
     b = rng.normal(0, 0.01, 10).astype(np.float32)
-    run = Outcome(lambda: student.task("train_probe", images=images, labels=labels, weights=w,
-                                       bias=b, learning_rate=TRAIN_RATE, **settings))
-    return {"settings": settings, "run": run, "start": (w, b),
+
+    def run() -> dict[str, Any]:
+        session, names = probe(student, lambda tf: kit.probe_graph(tf, w, b, TRAIN_RATE))
+        result = student.task("train_probe", remote=Remote(student.evaluator, session),
+                              session=session, images=images, labels=labels, rate=TRAIN_RATE,
+                              n_batch=settings["n_batch"], calls=calls)
+        result["weights"], result["bias"] = student.evaluator.run(session, [names["W"],
+                                                                            names["b"]])
+        student.evaluator.close_session(session)
+        return result
+
+    return {"settings": settings, "calls": calls, "run": Outcome(run), "start": (w, b),
             "replay": replay(images, labels, w, b, settings["n_batch"], settings["n_iter"])}
+
+
+@pytest.fixture(scope="module")
+def lecture_run(student: Any, hidden: Any) -> lecture.Run:
+    """The lecture's run (``lecture.py``), once per grade; kept for the leaderboard too."""
+    memo = student.memo
+    if "lecture" not in memo:
+        memo["lecture"] = lecture.lecture_run(student, hidden)
+    return memo["lecture"]
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -232,8 +288,13 @@ def _why_weights_differ(result: dict[str, Any], training: dict[str, Any]) -> str
     if _same(w, training["start"][0]) and _same(b, training["start"][1]):
         return ("train left the weights as they were: run train_op (the optimizer's step) in "
                 "the session for every batch")
-    steps = [k for k, (pw, pb) in enumerate(training["replay"]["path"]) if _same(w, pw)
-             and _same(b, pb)]
+    path = training["replay"]["path"]
+    second = training["calls"][1][0]
+    if _same(w, path[second][0]) and _same(b, path[second][1]) and second != settings["n_iter"]:
+        return ("train started again from the initial weights when it was called a second "
+                "time: do not initialise the variables in train (the session comes "
+                "initialised), so that a second call goes on training")
+    steps = [k for k, (pw, pb) in enumerate(path) if _same(w, pw) and _same(b, pb)]
     sizes = np.asarray(result.get("sizes", []), dtype=np.int64)
     if steps:
         more = "fewer" if steps[0] < settings["n_iter"] else "more"
@@ -250,9 +311,19 @@ def _why_weights_differ(result: dict[str, Any], training: dict[str, Any]) -> str
             "batch data.next_batch(n_batch) returned for it")
 
 
+def _in_real_use(run: lecture.Run) -> None:
+    """``train``'s steps in the lecture's run (the network, MNIST, the lecture's settings)."""
+    if run.train_error is not None:
+        raise run.train_error
+    why = run.problem()
+    if why.startswith("on the lecture's network"):
+        raise GradingFailure(why)
+
+
 @pytest.mark.points(4)
-def test_train_steps(training: dict[str, Any]) -> None:
-    """train: runs train_op n_iter times, each time on the next batch of n_batch from data"""
+def test_train_steps(training: dict[str, Any], lecture_run: lecture.Run) -> None:
+    """train: runs train_op n_iter times, each time on the next batch of n_batch from data, and
+    goes on where it stopped when called again"""
     result = training["run"].get()
     replayed = training["replay"]["path"][-1]
     w = checks.finite(checks.shape(result["weights"], (784, 10), "the weights after train"),
@@ -260,25 +331,34 @@ def test_train_steps(training: dict[str, Any]) -> None:
     b = checks.shape(result["bias"], (10,), "the biases after train")
     if not (_same(w, replayed[0]) and _same(b, replayed[1])):
         raise GradingFailure(_why_weights_differ(result, training))
+    _in_real_use(lecture_run)
 
 
-@pytest.mark.points(2)
-def test_train_costs(training: dict[str, Any]) -> None:
+@pytest.mark.points(1)
+def test_train_costs(training: dict[str, Any], lecture_run: lecture.Run) -> None:
     """train: returns the cost on the current batch at steps 0, n_prt, 2 n_prt, ... below n_iter"""
     result = training["run"].get()
     if "costs_error" in result:
         raise GradingFailure(f"what train returns is not a list of numbers: "
                              f"{result['costs_error']}")
-    settings = training["settings"]
-    logged = list(range(0, settings["n_iter"], settings["n_prt"]))
-    costs = checks.array(result["costs"], "the costs train returns").ravel()
+    _in_real_use(lecture_run)
+    offset = 0
+    for (n_iter, n_prt), returned in zip(training["calls"], result["costs"], strict=True):
+        _check_costs(returned, training["replay"], offset, n_iter, n_prt)
+        offset += n_iter
+
+
+def _check_costs(returned: Any, replayed: dict[str, Any], offset: int, n_iter: int,
+                 n_prt: int) -> None:
+    logged = list(range(0, n_iter, n_prt))
+    costs = checks.array(returned, "the costs train returns").ravel()
     if costs.size != len(logged):
         raise GradingFailure(f"train returned {costs.size} cost(s); it should log one at each of "
                              "the steps 0, n_prt, 2 n_prt, ... below n_iter (for a run whose "
                              "n_prt does not divide n_iter, too)")
     checks.finite(costs, "the costs train returns")
-    before = training["replay"]["before"][logged]
-    after = training["replay"]["after"][logged]
+    at = [offset + k for k in logged]
+    before, after = replayed["before"][at], replayed["after"][at]
     tol = 1e-6 + STEP_TOL * np.abs(before)
     ok = (np.abs(costs - before) <= tol) | (np.abs(costs - after) <= tol)
     if not ok.all():
@@ -291,6 +371,33 @@ def test_train_costs(training: dict[str, Any]) -> None:
                              "sess.run(loss) on that step's batch, counting steps from 0")
 
 
+# --- the lecture's run ------------------------------------------------------------------------
+
+@pytest.mark.points(3)
+@pytest.mark.builds_on("build_model", "build_loss", "train")
+def test_lecture_run(lecture_run: lecture.Run) -> None:
+    """the lecture's run: your network, trained by your train on MNIST, reaches 90% on the test
+    images while its loss on held-out images falls"""
+    run = lecture_run
+    for part, what in (("model", "build_model"), ("loss", "build_loss")):
+        if "raises NotImplementedError" in run.used.get(part, ""):
+            raise StudentError("not_implemented", f"{what} raises NotImplementedError")
+    if run.train_error is not None and run.train_error.kind == "not_implemented":
+        raise run.train_error
+    why = run.problem()
+    if why:
+        raise GradingFailure(why)
+    curve = run.curve()
+    falls = all(b <= a + 0.05 for (_, a), (_, b) in itertools.pairwise(curve))
+    if not (curve and falls and curve[-1][1] <= 0.5 * curve[0][1]):
+        raise GradingFailure("the loss on held-out images did not fall from one logged step to "
+                             "the next: suspect train (does it run train_op on each batch?)")
+    if run.accuracy < lecture.THRESHOLD:
+        raise GradingFailure(f"the trained network classifies {100 * run.accuracy:.1f}% of the "
+                             f"test images, less than {100 * lecture.THRESHOLD:.0f}%: suspect "
+                             "init_params, build_model or train")
+
+
 # --- predict ----------------------------------------------------------------------------------
 
 def _agree(predicted: np.ndarray, logits: np.ndarray) -> np.ndarray:
@@ -301,7 +408,7 @@ def _agree(predicted: np.ndarray, logits: np.ndarray) -> np.ndarray:
     return valid & allowed[np.arange(len(logits)), np.clip(predicted, 0, logits.shape[1] - 1)]
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_predict(student: Any, rng: np.random.Generator) -> None:
     """predict: the class with the largest logit, for one image and for a batch of images"""
     w = rng.normal(0, 0.1, (784, 10)).astype(np.float32)
@@ -309,7 +416,12 @@ def test_predict(student: Any, rng: np.random.Generator) -> None:
     for n in (1, int(rng.integers(25, 60))):
         images, _ = mnist_sample(rng, n, test=True)
         images = np.clip(images + rng.normal(0, 0.1, images.shape), 0, 1).astype(np.float32)
-        result = student.task("predict_probe", weights=w, bias=b, images=images)
+        session, names = probe(student, lambda tf: kit.predict_graph(tf, 784, 10))
+        student.evaluator.run(session, [names["set_W"], names["set_b"]],
+                              {"W_value:0": w, "b_value:0": b})
+        result = student.task("predict_probe", remote=Remote(student.evaluator, session),
+                              session=session, images=images, n_out=10)
+        student.evaluator.close_session(session)
         predicted = checks.shape(result["predicted"], (n,), "predict's result")
         if predicted.dtype.kind not in "iu" and not np.all(predicted == np.round(predicted)):
             raise GradingFailure("predict should return class numbers 0-9, not scores or "

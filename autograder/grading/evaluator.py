@@ -1,0 +1,155 @@
+"""The grader's side of the trusted evaluator (``autograder.evaluator``): start it, ask it, relay.
+
+:class:`Evaluator` is one evaluator process per submission (a fresh fork of the warm template in
+a worker's sandbox, role ``evaluator``), started when first needed and started again if it dies
+(a graph that loops for ever costs its timeout, like a hanging call). A new one per submission:
+the graphs it ran were a submission's, so it is never trusted with another's.
+
+:class:`Remote` answers a worker's session while a task runs: each ``run`` the worker asks for is
+checked (its session, the nodes it adds, under the task's policy), done by the evaluator and
+written in the remote's ``log``, which is the grader's own record of what the student's code ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autograder.evaluator import ops
+from autograder.grading.process import StudentError, Worker
+from autograder.worker.limits import Limits
+
+
+class Evaluator:
+    """One submission's evaluator process, started on first use."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self._worker: Worker | None = None
+
+    def _process(self) -> Worker:
+        if self._worker is None or not self._worker.alive:
+            if self._worker is not None:
+                self._worker.close()
+            self._worker = Worker(assignment="", cells=[], limits=self.limits, mnist_dir=None,
+                                  role="evaluator")
+        return self._worker
+
+    def start(self) -> None:
+        """Start the process now, so that its start overlaps other work."""
+        self._process()
+
+    def ask(self, request: dict[str, Any], timeout: float | None = None) -> Any:
+        return self._process().request({"op": "evaluator", "request": request},
+                                       timeout or self.limits.call_timeout,
+                                       what="running the submission's graph")
+
+    def evaluate(self, *, graph: np.ndarray, feeds: dict[str, np.ndarray], fetches: list[str],
+                 init: str | None) -> dict[str, Any]:
+        """Run a student's graph once: ``{"values", "facts", "ops"}``."""
+        answer = self.ask({"op": "evaluate", "graph": graph, "feeds": feeds, "fetches": fetches,
+                           "init": init})
+        if not isinstance(answer, dict) or len(answer.get("values", [])) != len(fetches):
+            raise StudentError("crash", "the evaluator's answer is unusable")
+        return answer
+
+    def open(self, graph: np.ndarray, *, trusted: bool) -> int:
+        """A session on ``graph``: the grader's own (a ``MetaGraphDef``, see :func:`trusted_bytes`)
+        when ``trusted``, else a student's ``GraphDef``, checked against the allow-list."""
+        return int(self.ask({"op": "open", "graph": graph, "meta": trusted})["session"])
+
+    def extend(self, session: int, graph: np.ndarray, *, policy: str, only: list[str]) -> Any:
+        return self.ask({"op": "extend", "session": session, "graph": graph, "policy": policy,
+                         "only": only})
+
+    def minimize(self, session: int, *, loss: str, learning_rate: float,
+                 optimizer: str = "adam") -> dict[str, str]:
+        return self.ask({"op": "minimize", "session": session, "loss": loss,
+                         "learning_rate": learning_rate, "optimizer": optimizer})
+
+    def gradients(self, session: int, *, loss: str, variables: list[str]) -> list[str]:
+        """Names of the gradients of ``loss`` with respect to the variables named."""
+        return self.ask({"op": "gradients", "session": session, "loss": loss,
+                         "variables": variables})
+
+    def alias(self, session: int, names: dict[str, str]) -> None:
+        self.ask({"op": "alias", "session": session, "names": names})
+
+    def run(self, session: int, fetches: list[str], feeds: dict[str, Any] | None = None,
+            timeout: float | None = None) -> list[Any]:
+        return self.ask({"op": "run", "session": session, "fetches": fetches,
+                         "feeds": feeds or {}}, timeout)
+
+    def facts(self, session: int, fetches: list[str]) -> list[dict[str, Any]]:
+        return self.ask({"op": "facts", "session": session, "fetches": fetches})
+
+    def close_session(self, session: int) -> None:
+        if self._worker is not None and self._worker.alive:
+            self.ask({"op": "close", "session": session})
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+
+def trusted_bytes(graph: Any) -> np.ndarray:
+    """A graph the grader built, for :meth:`Evaluator.open` (with its variables)."""
+    import tensorflow as tf
+
+    with graph.as_default():  # not in eager mode, where TensorFlow refuses to export
+        meta = tf.compat.v1.train.export_meta_graph(graph=graph)
+    return np.frombuffer(meta.SerializeToString(), dtype=np.uint8).copy()
+
+
+@dataclass
+class Run:
+    """One ``run`` a student's session asked for: what, with which feeds, and what it gave."""
+
+    fetches: list[str]
+    feeds: dict[str, np.ndarray]
+    values: list[Any]
+
+
+@dataclass
+class Remote:
+    """The grader's answer to a worker's session during one task (see the module)."""
+
+    evaluator: Evaluator
+    session: int
+    policy: str = ops.FORWARD
+    keep_feeds: bool = True  # keep the fed arrays in the log (the grader checks them)
+    before: Callable[[list[str], dict[str, np.ndarray]], None] | None = None
+    after: Callable[[list[str], list[Any]], None] | None = None
+    prepare: Callable[[dict[str, Any]], Any] | None = None
+    log: list[Run] = field(default_factory=list)
+
+    def __call__(self, asked: Any) -> Any:
+        if not isinstance(asked, dict):
+            raise StudentError("bad_return", "the session sent an unusable request")
+        kind = asked.get("kind")
+        if kind == "prepare" and self.prepare is not None:
+            return self.prepare(asked)
+        if kind != "run" or asked.get("session") != self.session:
+            raise StudentError("exception", "the session asked for something the grader does "
+                               "not run here")
+        fetches = asked.get("fetches")
+        feeds = asked.get("feeds", {})
+        if not (isinstance(fetches, list) and all(isinstance(f, str) for f in fetches)
+                and isinstance(feeds, dict)
+                and all(isinstance(v, np.ndarray) for v in feeds.values())):
+            raise StudentError("bad_return", "the session sent unusable fetches or feeds")
+        if asked.get("graph") is not None:
+            self.evaluator.extend(self.session, asked["graph"], policy=self.policy,
+                                  only=[*fetches, *feeds])
+        if self.before is not None:
+            self.before(fetches, feeds)
+        values = self.evaluator.run(self.session, fetches, feeds)
+        if self.after is not None:
+            self.after(fetches, values)
+        self.log.append(Run(fetches=fetches, feeds=feeds if self.keep_feeds else {},
+                            values=values))
+        return values

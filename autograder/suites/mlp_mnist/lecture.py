@@ -1,0 +1,335 @@
+"""The lecture's run, graded: the notebook's network learns MNIST, measured by the grader.
+
+One run per grade (it also gives the leaderboard entry and the report's figures):
+
+1. **The start.** The notebook's ``init_params(seed)`` with a seed drawn for the submission, its
+   graph run by the evaluator (so zeros, or weights that already classify, show). Should it fail,
+   the grader draws N(0, 0.1) itself and says so.
+2. **The graph.** The grader builds the placeholders and the variables (at the start) for the
+   evaluator, and, under names the worker cannot know, the lecture's own forward pass and loss
+   on the same variables. The worker builds the same placeholders and variables (at zeros), calls
+   the notebook's ``build_model`` and ``build_loss`` on them and sends the nodes of the loss; the
+   evaluator adds them (none may create or change a variable) and the grader's Adam on them. A
+   model or loss that cannot be used is replaced by the grader's, and the run goes on, so that
+   ``train`` is still tried in real use.
+3. **The training.** The student's ``train(sess, x, y, train_op, loss, data, ...)`` with
+   :data:`SETTINGS`: each of its runs passes through the grader, which keeps what was run and
+   fed, reads the weights every :data:`SNAPSHOT_EVERY` steps, and at :data:`CHECKS` steps drawn for
+   the submission compares the gradient of the student's loss with the lecture's on that very
+   batch (a model or loss that is not the lecture's, or that pulls the weights somewhere, shows).
+
+What is measured: with the grader's own forward pass on the evaluator's weights, the accuracy on
+the 10,000 MNIST test images and the loss on :data:`HELD_OUT` test images at every snapshot.
+The lecture's settings (Adam at 0.0001, batches of 50, 2,500 steps) reach about 0.92 in 1.7 s of
+training; :data:`SETTINGS` (Adam at its default 0.001, batches of 50, 500 steps) reach 0.926 to
+0.934 (25 starts) in a third of the time, so the grade uses those (docs/points.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autograder.evaluator import ops
+from autograder.grading.evaluator import Remote, trusted_bytes
+from autograder.grading.proxy import StudentError
+from autograder.tasks import mlp_mnist as kit
+from coursekit.data import mnist
+
+SETTINGS = {"learning_rate": 0.001, "n_batch": 50, "n_iter": 500, "n_prt": 50}
+SNAPSHOT_EVERY = 50  # the weights are read every so many steps (and at the end)
+CHECKS = 5  # steps at which the student's gradient is compared with the lecture's
+GRADIENT_TOL = 2e-3  # relative error of the gradients on one batch, in float32
+HELD_OUT = 1000  # the loss is measured on the first test images
+THRESHOLD = 0.90  # test accuracy the run must reach (the reference's lowest of 25 starts: 0.926)
+START_MOST = 0.30  # a start that classifies more test images than this was trained already
+TIMEOUT = 600.0
+
+
+@functools.cache
+def test_set() -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's test images (float64) and labels, read once per grader."""
+    folder = mnist.ensure()
+    images = mnist.pixels(mnist.read_idx(folder / mnist.TEST_IMAGES)).astype(np.float64)
+    return images, mnist.read_idx(folder / mnist.TEST_LABELS).astype(np.int64)
+
+
+@functools.cache
+def training_rows() -> dict[bytes, int]:
+    """``{hash of a training image's float32 pixels: its label}`` of the 55,000 training images."""
+    folder = mnist.ensure()
+    images = mnist.pixels(mnist.read_idx(folder / mnist.TRAIN_IMAGES)[5000:])
+    labels = mnist.read_idx(folder / mnist.TRAIN_LABELS)[5000:]
+    return {_row(r): int(label) for r, label in zip(images, labels, strict=True)}
+
+
+def _row(pixels: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(pixels, np.float32).tobytes(),
+                           digest_size=12).digest()
+
+
+def logits(weights: dict[str, Any], images: np.ndarray) -> np.ndarray:
+    """The lecture's forward pass, ``relu(x W1 + b1) W2 + b2``, in float64."""
+    w1, b1, w2, b2 = (np.asarray(weights[k], np.float64) for k in
+                      ("weights/hidden1", "biases/hidden1", "weights/output", "biases/output"))
+    return np.maximum(images @ w1 + b1, 0) @ w2 + b2
+
+
+def accuracy(weights: dict[str, Any]) -> float:
+    """The fraction of the 10,000 test images the network with these weights classifies."""
+    images, labels = test_set()
+    out = logits(weights, images)
+    return float(np.mean(np.argmax(out, axis=1) == labels)) if np.all(np.isfinite(out)) else 0.0
+
+
+def held_out_loss(weights: dict[str, Any]) -> float:
+    images, labels = test_set()
+    out = logits(weights, images[:HELD_OUT])
+    shifted = out - out.max(axis=1, keepdims=True)
+    value = float(np.mean(np.log(np.exp(shifted).sum(axis=1))
+                          - shifted[np.arange(HELD_OUT), labels[:HELD_OUT]]))
+    return value if np.isfinite(value) else float("inf")
+
+
+@dataclass
+class Run:
+    """What the grader saw of the run."""
+
+    start_note: str = ""
+    used: dict[str, str] = field(default_factory=dict)  # model/loss: "yours" or why not
+    steps: int = 0  # runs of the training step
+    sizes: list[int] = field(default_factory=list)  # rows fed to each training step
+    foreign: int = 0  # training steps fed rows that are not MNIST's training images and labels
+    logged: list[tuple[int, float]] = field(default_factory=list)  # (step, loss the run gave)
+    gradient_errors: list[tuple[int, float]] = field(default_factory=list)
+    snapshots: list[tuple[int, dict[str, np.ndarray]]] = field(default_factory=list)
+    final: dict[str, np.ndarray] = field(default_factory=dict)
+    costs: Any = None  # what train returned (or "costs_error")
+    train_error: StudentError | None = None
+
+    @property
+    def accuracy(self) -> float:
+        return accuracy(self.final) if self.final else 0.0
+
+    def curve(self) -> list[tuple[int, float]]:
+        return [(step, held_out_loss(w)) for step, w in self.snapshots]
+
+    def problem(self) -> str:
+        """Why this run does not count as the notebook's network learning ("" if it does): the
+        test says it, and the leaderboard gives such a run no place."""
+        for part, what in (("model", "build_model"), ("loss", "build_loss")):
+            if self.used.get(part) != "yours":
+                return f"the run could not use your {what}: {self.used.get(part)}"
+        if self.train_error is not None:
+            return f"train failed in the run: {self.train_error}"
+        if self.start_note:
+            return f"{self.start_note} (init_params)"
+        n_iter, n_batch = SETTINGS["n_iter"], SETTINGS["n_batch"]
+        if self.steps != n_iter:
+            return (f"on the lecture's network, train ran train_op {self.steps} times, not "
+                    f"n_iter = {n_iter}: it trains the same way on any graph")
+        if self.foreign or any(size != n_batch for size in self.sizes):
+            return ("on the lecture's network, train fed train_op other rows than the batches "
+                    "data.next_batch(n_batch) gives")
+        bad = [(step, error) for step, error in self.gradient_errors if error > GRADIENT_TOL]
+        if bad:
+            return (f"at training step {bad[0][0]} the gradient of your loss differs from the "
+                    "lecture's softmax cross-entropy of its network: suspect build_model or "
+                    "build_loss")
+        return ""
+
+
+def _base(start: dict[str, np.ndarray], nonce: str) -> tuple[np.ndarray, dict[str, Any]]:
+    """The grader's graph: the lecture's placeholders and variables at ``start``, and under
+    ``nonce`` the lecture's forward pass, loss and gradients."""
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        g = kit.lecture_base(tf, start)
+        with tf.name_scope(nonce):
+            hidden = tf.nn.relu(tf.matmul(g["x"], g["weights"]["hidden1"])
+                                + g["biases"]["hidden1"])
+            out = tf.matmul(hidden, g["weights"]["output"]) + g["biases"]["output"]
+            loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=g["y"],
+                                                                          logits=out))
+    names = {f"{group}/{key}": g[group][key] for group in ("weights", "biases") for key in kit.SHAPES}
+    variables = {k: graph.as_graph_element(v).name for k, v in names.items()}
+    return trusted_bytes(graph), {"loss": loss.name, "variables": variables,
+                                 "x": g["x"].name, "y": g["y"].name}
+
+
+def draw_start(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    start = {}
+    for key, shape in kit.SHAPES.items():
+        start[f"weights/{key}"] = rng.normal(0, 0.1, shape).astype(np.float32)
+        start[f"biases/{key}"] = rng.normal(0, 0.1, shape[1]).astype(np.float32)
+    return start
+
+
+def notebook_start(student: Any, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], str]:
+    """The start ``init_params(seed)`` gives, run by the evaluator, or the grader's own draw and
+    why."""
+    seed = int(rng.integers(1, 2**31 - 1))
+    try:
+        made = student.task("init_params_graph", seed=seed)
+        names = made["names"]
+        fetched = [str(names[k]) for k in sorted(names)]
+        answer = student.evaluator.evaluate(graph=made["graph"], feeds={}, fetches=fetched,
+                                            init=made.get("init"))
+        start = {k: np.asarray(v, np.float32) for k, v in zip(sorted(names), answer["values"],
+                                                               strict=True)}
+    except (StudentError, KeyError, TypeError) as exc:
+        return draw_start(rng), f"init_params could not be used ({exc}), so the run started " \
+                                "from the grader's own draw"
+    for key, shape in kit.SHAPES.items():
+        if start[f"weights/{key}"].shape != shape or start[f"biases/{key}"].shape != (shape[1],):
+            return draw_start(rng), ("init_params's weights do not have the lecture's shapes, "
+                                     "so the run started from the grader's own draw")
+    if not all(np.all(np.isfinite(v)) for v in start.values()):
+        return start, "init_params gives weights that are not finite numbers"
+    if accuracy(start) > START_MOST:
+        return start, ("init_params gives weights that already classify the test images: the "
+                       "run must start from untrained weights")
+    return start, ""
+
+
+class _Watch:
+    """The grader's eye on each run the student's session asks for (see the module)."""
+
+    def __init__(self, run: Run, evaluator: Any, session: int, base: dict[str, Any],
+                 checks: set[int]):
+        self.run, self.evaluator, self.session, self.base = run, evaluator, session, base
+        self.checks = checks
+        self.train_op = ""  # the worker's name of the training step
+        self.loss = ""
+        self.gradients: list[str] = []
+        self.reference: list[str] = []
+        self.rows = training_rows()
+
+    def weights(self) -> dict[str, np.ndarray]:
+        keys = sorted(self.base["variables"])
+        names = [self.base["variables"][k] for k in keys]
+        values = self.evaluator.run(self.session, names)
+        return {k: np.asarray(v) for k, v in zip(keys, values, strict=True)}
+
+    def before(self, fetches: list[str], feeds: dict[str, np.ndarray]) -> None:
+        if self.train_op not in {f.partition(":")[0] for f in fetches}:
+            return
+        step = self.run.steps
+        if step % SNAPSHOT_EVERY == 0:
+            self.run.snapshots.append((step, self.weights()))
+        self.run.steps += 1
+        x, y = feeds.get(self.base["x"]), feeds.get(self.base["y"])
+        if x is None or y is None or x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
+            self.run.foreign += 1
+            self.run.sizes.append(0)
+            return
+        self.run.sizes.append(len(x))
+        labels = [self.rows.get(_row(r)) for r in x.astype(np.float32)]
+        if any(label is None for label in labels) or not np.array_equal(
+                y, np.eye(10, dtype=y.dtype)[np.asarray(labels, dtype=np.int64)]):
+            self.run.foreign += 1
+        if step in self.checks and self.gradients:
+            values = self.evaluator.run(self.session, [*self.gradients, *self.reference], feeds)
+            half = len(self.gradients)
+            worst = max(_relative(a, b) for a, b in zip(values[:half], values[half:],
+                                                         strict=True))
+            self.run.gradient_errors.append((step, worst))
+
+    def after(self, fetches: list[str], values: list[Any]) -> None:
+        names = [f.partition(":")[0] for f in fetches]
+        loss = self.loss.partition(":")[0]
+        if loss in names and self.train_op not in names:
+            value = values[names.index(loss)]
+            self.run.logged.append((max(self.run.steps - 1, 0), float(np.asarray(value))))
+
+
+def _relative(a: Any, b: Any) -> float:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-12))
+
+
+def lecture_run(student: Any, hidden: Any) -> Run:
+    """The run (see the module); a failure of the student's code is in ``train_error``."""
+    rng = hidden.rng("lecture run")
+    run = Run()
+    start, run.start_note = notebook_start(student, rng)
+    nonce = f"grader_{secrets.token_hex(6)}"
+    graph, base = _base(start, nonce)
+    evaluator = student.evaluator
+    session = evaluator.open(graph, trusted=True)
+    checks = set(int(s) for s in rng.choice(SETTINGS["n_iter"] - 1, CHECKS, replace=False) + 1)
+    watch = _Watch(run, evaluator, session, base, checks)
+    remote = Remote(evaluator, session, policy=ops.FORWARD, keep_feeds=False, before=watch.before,
+                    after=watch.after)
+
+    def prepare(asked: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = {}
+        made = None
+        if asked.get("graph") is not None:
+            try:
+                evaluator.extend(session, asked["graph"], policy=ops.FORWARD,
+                                 only=[str(asked["loss"]), str(asked["logits"])])
+                made = evaluator.minimize(session, loss=str(asked["loss"]),
+                                          learning_rate=SETTINGS["learning_rate"])
+                evaluator.alias(session, {str(asked["train_op"]).partition(":")[0]:
+                                          made["train_op"],
+                                          str(asked["init"]).partition(":")[0]: made["init"]})
+                watch.train_op = str(asked["train_op"]).partition(":")[0]
+                watch.loss = str(asked["loss"])
+                watch.gradients = made["gradients"]
+                run.used = {"model": "yours", "loss": "yours"}
+            except StudentError as exc:
+                why = str(exc)
+                run.used = {"model": f"its nodes could not be used ({why})", "loss": "not used"}
+                made = None
+        else:
+            claimed = asked.get("used") if isinstance(asked.get("used"), dict) else {}
+            run.used = {k: str(claimed.get(k, "could not be built"))[:300]
+                        for k in ("model", "loss")}
+        if made is None:  # the grader's model and loss stand in
+            made = evaluator.minimize(session, loss=base["loss"],
+                                      learning_rate=SETTINGS["learning_rate"])
+            stand_in = {"train_op": f"{nonce}_step", "loss": f"{nonce}_loss"}
+            evaluator.alias(session, {stand_in["train_op"]: made["train_op"],
+                                      stand_in["loss"]: base["loss"].partition(":")[0]})
+            watch.train_op, watch.loss = stand_in["train_op"], f"{stand_in['loss']}:0"
+            watch.gradients = []
+            answer = {"used": run.used, **stand_in}
+        else:
+            watch.reference = _reference_gradients(evaluator, session, base, made)
+        evaluator.run(session, [made["init"]])
+        return answer
+
+    remote.prepare = prepare
+    try:
+        result = student.task("lecture_run", remote=remote, session=session,
+                              order_seed=int(rng.integers(0, 2**31 - 1)), timeout=TIMEOUT,
+                              **SETTINGS)
+        run.costs = result.get("costs", result.get("costs_error"))
+    except StudentError as exc:
+        run.train_error = exc
+    try:
+        if not run.used:
+            raise StudentError("exception", "the run never got as far as training")
+        run.final = watch.weights()
+        run.snapshots.append((run.steps, run.final))
+    except StudentError as exc:
+        run.train_error = run.train_error or exc
+    finally:
+        evaluator.close_session(session)
+    return run
+
+
+def _reference_gradients(evaluator: Any, session: int, base: dict[str, Any],
+                         made: dict[str, Any]) -> list[str]:
+    """Names of the lecture loss's gradients, in the order of ``made``'s variables."""
+    return list(evaluator.gradients(session, loss=base["loss"], variables=made["variables"]))
