@@ -49,6 +49,12 @@ def test_inputs_depend_on_the_secret_the_code_and_the_purpose_only():
     other_code = [{"index": 0, "source": "import numpy as np\ndef f(x):\n    return x + 0"}]
     key = submission_key(cells)
     assert submission_key(same_code) == key != submission_key(other_code)
+    # a line of a string that begins with "#" is code: two behaviours, two keys
+    quoted = [{"index": 0, "source": 'text = """\n# one\n"""\nprint(text)'}]
+    other_quote = [{"index": 0, "source": 'text = """\n# two\n"""\nprint(text)'}]
+    assert submission_key(quoted) != submission_key(other_quote)
+    assert submission_key([{"index": 0, "source": "x = 1  # a\n"}]) == \
+        submission_key([{"index": 0, "source": "x = 1  # b"}])
 
     def draw(secret: bytes, submission: str, purpose: str) -> float:
         return float(Hidden(secret=secret, assignment="losses", submission=submission)

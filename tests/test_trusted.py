@@ -251,3 +251,20 @@ def test_the_reference_earns_full_marks_under_many_secrets(tmp_path: Path):
     scores: list[float] = []
     pool.run(jobs, workers=2, on_result=lambda outcome: scores.append(outcome.score))
     assert scores == [20.0] * 25
+
+
+def test_tf_function_with_python_control_flow_over_tensors_keeps_its_points(tmp_path: Path):
+    """AutoGraph reads the function's source to turn an ``if`` and a ``for`` over tensors into
+    graph ops: the worker registers each cell's source, as IPython does."""
+    source = solution_source("losses").replace("def tf_softmax(z):", "@tf.function\n"
+                                                "def tf_softmax(z):", 1)
+    source = replace_body(source, "tf_softmax", """
+shifted = z - tf.reduce_max(z, axis=-1, keepdims=True)
+if tf.reduce_any(tf.math.is_nan(shifted)):
+    shifted = tf.zeros_like(shifted)
+total = tf.zeros_like(shifted[:, 0])
+for k in tf.range(tf.shape(shifted)[1]):
+    total += tf.exp(shifted[:, k])
+return tf.exp(shifted) / total[:, None]""")
+    result = grade_text(tmp_path, "losses", source, select=["tf_softmax"])
+    assert result.score == result.max_score == 6, [(t.id, t.output) for t in result.tests]

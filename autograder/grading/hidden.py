@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import os
 import secrets
+import tokenize
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,16 +85,28 @@ def secret_id(secret: bytes) -> str:
     return hashlib.sha256(b"autograder-secret-id\0" + secret).hexdigest()[:12]
 
 
+_SKIPPED = (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER)
+
+
 def _code(source: Any) -> str:
-    """A cell's source without blank lines and lines that are only a comment."""
-    lines = str(source).splitlines()
-    return "\n".join(ln.rstrip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#"))
+    """A cell's code as its tokens: comments, blank lines and spacing do not count, while a ``#``
+    inside a string (``"# not a comment"``) does. A cell that does not tokenize (an unfinished
+    string, a shell escape) counts as its lines, stripped."""
+    text = str(source)
+    try:
+        tokens = [(t.type, t.string) for t in tokenize.generate_tokens(io.StringIO(text).readline)
+                  if t.type not in _SKIPPED]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return "\n".join(ln.strip() for ln in text.splitlines() if ln.strip())
+    while tokens and tokens[-1][0] in (tokenize.NEWLINE, tokenize.DEDENT):
+        tokens.pop()
+    return json.dumps(tokens) if tokens else ""
 
 
 def submission_key(cells: list[dict[str, Any]]) -> str:
     """The hash of what is graded of a submission: the code of its cells, in order.
 
-    Blank lines, comment lines and cells with nothing else do not count, so the same code gets
+    Comments, blank lines, spacing and cells with nothing else do not count, so the same code gets
     the same inputs however it is delivered: a notebook as submitted, or as nbgrader grades it
     (test cells restored and emptied), or its code as a ``.py`` file.
     """

@@ -42,10 +42,26 @@ FUNCTIONS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 
 
+def _laid_out(x: np.ndarray, layout: str) -> np.ndarray:
+    """``x``'s values in an array of ``layout``: ``contiguous``, ``transposed`` (a transpose's
+    view) or ``strided`` (every other column of a wider array): NumPy hands functions all three,
+    and ``ravel``/``reshape`` of the last two are copies, not views."""
+    x = np.array(x, dtype=np.float64)
+    if layout == "transposed":
+        return np.array(x.T).T
+    if layout == "strided":
+        wide = np.zeros((*x.shape[:-1], 2 * x.shape[-1]))
+        wide[..., ::2] = x
+        return wide[..., ::2]
+    return x
+
+
 def numerical_gradient_of(
-    ns: dict[str, Any], *, function: str, x: np.ndarray, a: np.ndarray, h: float = 1e-5
+    ns: dict[str, Any], *, function: str, x: np.ndarray, a: np.ndarray, h: float = 1e-5,
+    layout: str = "contiguous",
 ) -> dict[str, Any]:
-    """Call ``numerical_gradient(f, x, h=h)`` with ``f`` one of :data:`FUNCTIONS` (``a`` fixed).
+    """Call ``numerical_gradient(f, x, h=h)`` with ``f`` one of :data:`FUNCTIONS` (``a`` fixed)
+    and ``x`` laid out as ``layout`` says.
 
     Returns the student's gradient and the array ``x`` as it is after the call, so that the
     grader can see whether it was put back.
@@ -54,10 +70,10 @@ def numerical_gradient_of(
         raise CallFailed("missing", f"no function {function!r} to differentiate")
     f = FUNCTIONS[function]
     a = np.array(a, dtype=np.float64)
-    point = np.array(x, dtype=np.float64)
+    point = _laid_out(x, layout)
     gradient = invoke(resolve(ns, "numerical_gradient"), "numerical_gradient",
                       lambda v: f(v, a), point, h=h)
-    return {"gradient": gradient, "x_after": point}
+    return {"gradient": gradient, "x_after": np.array(point)}
 
 
 def _affine_forward(x: Any, w: Any, b: Any) -> np.ndarray:

@@ -12,6 +12,7 @@ import contextlib
 import errno
 import importlib
 import inspect
+import linecache
 import re
 import resource
 import socket
@@ -131,13 +132,22 @@ def new_namespace() -> dict[str, Any]:
     return {"__name__": "__submission__", "__builtins__": builtins, "display": lambda *a, **k: None}
 
 
+def register_source(filename: str, source: str) -> None:
+    """Let ``inspect`` find the source of what a cell defines, as IPython does for its cells:
+    AutoGraph (``tf.function``) reads a function's source to convert its Python ``if`` and
+    ``for`` over tensors, and fails where the source cannot be found."""
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+
+
 def execute_cells(cells: list[dict[str, Any]], namespace: dict[str, Any]) -> list[dict[str, Any]]:
     """Execute code cells in order, going on after a cell that fails; returns one note per failure."""
     notes = []
     for cell in cells:
         index = cell["index"]
         try:
-            code = compile(strip_magics(cell["source"]), CELL_FILE.format(index=index), "exec")
+            source = strip_magics(cell["source"])
+            register_source(CELL_FILE.format(index=index), source)
+            code = compile(source, CELL_FILE.format(index=index), "exec")
             exec(code, namespace)
         except SyntaxError as exc:
             notes.append({"index": index, "error": f"SyntaxError: {exc.msg} (cell {index}, line "

@@ -196,11 +196,12 @@ NUMERIC_CASES = {
 }
 
 
-def _numeric(student: Any, rng: np.random.Generator, function: str,
-             h: float = H) -> tuple[dict, np.ndarray, np.ndarray]:
+def _numeric(student: Any, rng: np.random.Generator, function: str, h: float = H,
+             layout: str = "contiguous") -> tuple[dict, np.ndarray, np.ndarray]:
     _, _, x_shape, a_shape = NUMERIC_CASES[function]
     x, a = rng.uniform(0.5, 1.5, x_shape), rng.uniform(0.0, 1.0, a_shape)
-    return student.task("numerical_gradient_of", function=function, x=x, a=a, h=h), x, a
+    return student.task("numerical_gradient_of", function=function, x=x, a=a, h=h,
+                        layout=layout), x, a
 
 
 def _gradient_result(out: dict, x: np.ndarray) -> np.ndarray:
@@ -208,9 +209,12 @@ def _gradient_result(out: dict, x: np.ndarray) -> np.ndarray:
                          "numerical_gradient's result")
 
 
-def _check_numeric(student: Any, rng: np.random.Generator, function: str) -> None:
-    out, x, a = _numeric(student, rng, function)
+def _check_numeric(student: Any, rng: np.random.Generator, function: str,
+                   layout: str = "contiguous") -> None:
+    out, x, a = _numeric(student, rng, function, layout=layout)
     fn, kind, _, _ = NUMERIC_CASES[function]
+    if layout != "contiguous":
+        kind += f" held in a {layout} array (x.ravel() of it is a copy)"
     want = tape(lambda tf, v: fn(tf, v, tf.constant(a)), x)[0]
     err = checks.rel_error(_gradient_result(out, x), want)
     if err > TOL:
@@ -243,8 +247,10 @@ def test_numerical_gradient_vector(student: Any, rng: np.random.Generator) -> No
 
 @pytest.mark.points(1)
 def test_numerical_gradient_matrix(student: Any, rng: np.random.Generator) -> None:
-    """numerical_gradient: works on a matrix and keeps its shape"""
-    _check_numeric(student, rng, "quadratic_plus_exp")
+    """numerical_gradient: works on a matrix, transposed and strided ones too, and keeps its
+    shape"""
+    for layout in ("contiguous", "transposed", "strided"):
+        _check_numeric(student, rng, "quadratic_plus_exp", layout)
 
 
 @pytest.mark.points(1)

@@ -35,7 +35,8 @@ BATCH, SGD, MINI = ("batch_gradient_descent", "stochastic_gradient_descent",
 SHORT = {BATCH: "batch", SGD: "sgd", MINI: "mini"}
 TIMEOUT = 30.0
 D = 3  # parameters of the probe problems
-RATE = 0.1  # stable for both the probe problem and the regression on the probe's data
+RATES = (0.03, 0.09)  # a learning rate is drawn from these for each submission: stable for the
+# probe problem and the regression on the probe's data, and never a round number a notebook uses
 HUGE = 1000.0  # far too large: the cost overflows after some 50 steps
 
 
@@ -54,17 +55,18 @@ def plan(hidden: Any) -> dict[str, dict[str, Any]]:
     even = int(rng.choice([3, 4]))
     one = int(rng.choice([b for b in (3, 4, 5) if m % b == 1]))  # a last batch of one
     seed, other = (int(s) for s in rng.choice(np.arange(1, 10_000), 2, replace=False))
-    sgd = {"method": SGD, "m": m, "learning_rate": RATE, "n_epochs": 3, "seed": seed}
-    mini = {"method": MINI, "m": m, "learning_rate": RATE, "n_epochs": 3, "batch_size": size,
+    rate = round(float(rng.uniform(*RATES)), 4)  # a function that ignores its learning_rate fails
+    sgd = {"method": SGD, "m": m, "learning_rate": rate, "n_epochs": 3, "seed": seed}
+    mini = {"method": MINI, "m": m, "learning_rate": rate, "n_epochs": 3, "batch_size": size,
             "seed": seed}
     return {
-        "batch": {"method": BATCH, "m": m, "learning_rate": RATE,
+        "batch": {"method": BATCH, "m": m, "learning_rate": rate,
                   "n_epochs": int(rng.integers(5, 9))},
         "sgd": sgd, "sgd_again": dict(sgd), "sgd_other": {**sgd, "seed": other},
         "mini": mini, "mini_again": dict(mini), "mini_other": {**mini, "seed": other},
-        "mini_even": {"method": MINI, "m": 12, "learning_rate": RATE, "n_epochs": 2,
+        "mini_even": {"method": MINI, "m": 12, "learning_rate": rate, "n_epochs": 2,
                       "batch_size": even, "seed": other},
-        "mini_one": {"method": MINI, "m": m, "learning_rate": RATE, "n_epochs": 2,
+        "mini_one": {"method": MINI, "m": m, "learning_rate": rate, "n_epochs": 2,
                      "batch_size": one, "seed": seed},
         "batch_huge": {"method": BATCH, "m": m, "learning_rate": HUGE, "n_epochs": 200},
         "sgd_huge": {"method": SGD, "m": m, "learning_rate": HUGE, "n_epochs": 15, "seed": seed},
