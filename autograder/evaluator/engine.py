@@ -83,6 +83,7 @@ class Session:
                 tf.compat.v1.import_graph_def(graph_def, name="")
         self.session = tf.compat.v1.Session(graph=self.graph, config=session_config())
         self.aliases: dict[str, str] = {}
+        self._reads: dict[str, Any] = {}
 
     def names(self) -> set[str]:
         return {op.name for op in self.graph.get_operations()}
@@ -130,19 +131,26 @@ class Session:
         except ops.Refused as exc:
             raise _refused(exc) from None
         mapping: dict[str, Any] = {}
+        controls: list[tuple[str, Any]] = []  # (new node, existing op it waits for)
         for node in new.node:
+            kept = []
             for given in node.input:
                 source = given.lstrip("^").partition(":")[0]
                 if source in keep:
-                    continue
-                if given.startswith("^"):
-                    mapping[given] = self.node(source)
+                    kept.append(given)
+                elif given.startswith("^"):  # import_graph_def maps tensors only: added below
+                    controls.append((node.name, self.node(source)))
                 else:
                     index = given.partition(":")[2] or "0"
                     mapping[given] = self.node(f"{source}:{index}")
+                    kept.append(given)
+            del node.input[:]
+            node.input.extend(kept)
         try:
             with self.graph.as_default():
                 tf.compat.v1.import_graph_def(new, input_map=mapping, name="")
+            for name, waits_for in controls:
+                self.graph.get_operation_by_name(name)._add_control_input(waits_for)
         except CallFailed:
             raise
         except Exception as exc:
@@ -184,8 +192,21 @@ class Session:
             grads = tf.gradients(self.node(loss), chosen)
         return [g.name for g in grads]
 
+    def _readable(self, target: Any) -> Any:
+        """A variable's handle, fetched, is read (as ``sess.run(variable)`` reads it)."""
+        tf = tensorflow()
+        if getattr(target, "dtype", None) != tf.resource or target.op.type != "VarHandleOp":
+            return target
+        if target.name not in self._reads:
+            from tensorflow.python.ops import gen_resource_variable_ops
+
+            with self.graph.as_default():
+                self._reads[target.name] = gen_resource_variable_ops.read_variable_op(
+                    target, dtype=target.op.get_attr("dtype"))
+        return self._reads[target.name]
+
     def run(self, fetches: list[str], feeds: dict[str, Any]) -> list[Any]:
-        targets = [self.node(name) for name in fetches]
+        targets = [self._readable(self.node(name)) for name in fetches]
         feed_dict = {}
         for name, value in feeds.items():
             tensor = self.node(name if ":" in name else f"{name}:0")

@@ -1,14 +1,16 @@
 """Tasks for ``tf_basics``: call the student's functions in a fresh graph (or eagerly) and send
-back the graph and the values, for the grader to judge.
+back the graph, for the grader to read and the evaluator to run.
 
 TensorFlow objects cannot cross to the grader, and a description of them made here would be the
 submission's own account (its code runs in this process and could change this module). So a
 graph task sends the graph itself, serialized (``graph``: its ``GraphDef`` as bytes, with static
-shapes), the name of each tensor the student's function returned (``outputs``: ``{"kind",
-"name"}``), and the values of running them: the grader reads op types, dtypes, shapes,
-dependencies and constants from the graph (``autograder.grading.graphs``) and compares the values
-with its own. The inputs the task makes are named ``a`` and ``b`` in the graph. No expected value
-lives here.
+shapes) and the name of each tensor the student's function returned (``outputs``: ``{"kind",
+"name"}``): the grader reads op types, dtypes, shapes, dependencies and constants from the graph
+(``autograder.grading.graphs``), and the evaluator (``autograder.evaluator``) runs it on the
+grader's inputs, which this process never sees. ``run_in_session`` and ``run_counter`` get
+sessions that run on the evaluator. The inputs the task makes are named ``a`` and ``b`` in the
+graph. No expected value lives here; eager results (``eager_facts``) are the one exception to
+"the evaluator computes": their values are this process's account (see docs/validity.md).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.worker.harness import CallFailed, describe, invoke, resolve, session_config, tensorflow
+from autograder.worker import remote
+from autograder.worker.harness import CallFailed, invoke, resolve, tensorflow
 
 TASKS = ("constants_graph", "operations_graph", "session_result", "counter_graph",
          "run_counter_result", "placeholder_graph", "eager_facts")
@@ -68,13 +71,6 @@ def _graph_bytes(graph: Any) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8).copy()
 
 
-def _run(sess: Any, fetches: Any, feeds: dict[Any, Any], what: str) -> Any:
-    try:
-        return sess.run(fetches, feed_dict=feeds)
-    except BaseException as exc:
-        raise CallFailed("exception", f"running {what} raised {describe(exc)}") from None
-
-
 def constants_graph(ns: dict[str, Any]) -> dict[str, Any]:
     """``lecture_constants()`` in a fresh graph: the graph and the names of ``a`` and ``b``."""
     tf = tensorflow()
@@ -85,52 +81,58 @@ def constants_graph(ns: dict[str, Any]) -> dict[str, Any]:
                 "outputs": {key: _describe(t, graph) for key, t in zip("ab", pair, strict=True)}}
 
 
-def operations_graph(ns: dict[str, Any], *, a: np.ndarray, b: np.ndarray,
-                     inputs: str = "placeholder") -> dict[str, Any]:
-    """``add_and_multiply`` on two placeholders named ``a``, ``b`` (fed ``a``, ``b``) or two
-    constants named ``a``, ``b``: the graph, the names of ``total`` and ``product``, their
-    values."""
+def operations_graph(ns: dict[str, Any], *, dtype: str, shape: list[int],
+                     inputs: str = "placeholder", a: np.ndarray | None = None,
+                     b: np.ndarray | None = None) -> dict[str, Any]:
+    """``add_and_multiply`` on two placeholders named ``a``, ``b`` (of ``dtype`` and ``shape``:
+    their values stay with the grader) or on two constants named ``a``, ``b``: the graph and the
+    names of ``total`` and ``product``. The evaluator runs it."""
     tf = tensorflow()
     graph = tf.Graph()
     with graph.as_default():
         if inputs == "placeholder":
-            ta = tf.compat.v1.placeholder(tf.as_dtype(a.dtype), a.shape, name="a")
-            tb = tf.compat.v1.placeholder(tf.as_dtype(b.dtype), b.shape, name="b")
-            feeds = {ta: a, tb: b}
+            ta = tf.compat.v1.placeholder(tf.as_dtype(dtype), shape, name="a")
+            tb = tf.compat.v1.placeholder(tf.as_dtype(dtype), shape, name="b")
         else:
-            ta, tb, feeds = tf.constant(a, name="a"), tf.constant(b, name="b"), {}
+            ta, tb = tf.constant(a, name="a"), tf.constant(b, name="b")
         out = _call(ns, "add_and_multiply", ta, tb)
         pair = _unpack(out, "add_and_multiply", 2, "a pair (total, product)")
-        keys = ("total", "product")
         result: dict[str, Any] = {"outputs": {k: _describe(t, graph)
-                                              for k, t in zip(keys, pair, strict=True)},
-                                  "values": {}}
-        with tf.compat.v1.Session(graph=graph, config=session_config()) as sess:
-            for key, t in zip(keys, pair, strict=True):
-                if result["outputs"][key]["name"] is not None:
-                    result["values"][key] = _run(sess, t, feeds, f"add_and_multiply's {key}")
+                                              for k, t in zip(("total", "product"), pair,
+                                                              strict=True)}}
         result["graph"] = _graph_bytes(graph)
     return result
 
 
-def session_result(ns: dict[str, Any], *, a: np.ndarray, b: np.ndarray,
-                   fetch: str = "one") -> dict[str, Any]:
-    """``run_in_session`` on trusted tensors made from ``a`` and ``b``.
+def session_graph(tf: Any, a: np.ndarray, b: np.ndarray, fetch: str) -> dict[str, Any]:
+    """The graph ``run_in_session`` is given: ``a + b`` (``one``), ``[a + b, a * b, a]`` (``list``)
+    on constants, or ``a * b`` on placeholders (``feed``). The grader builds it with the values,
+    the task with zeros of the same dtype and shape."""
+    if fetch == "feed":
+        ta = tf.compat.v1.placeholder(tf.as_dtype(a.dtype), name="a")
+        tb = tf.compat.v1.placeholder(tf.as_dtype(b.dtype), name="b")
+        return {"a": ta, "b": tb, "fetches": ta * tb}
+    ta, tb = tf.constant(a, name="a"), tf.constant(b, name="b")
+    return {"a": ta, "b": tb, "fetches": ta + tb if fetch == "one" else [ta + tb, ta * tb, ta]}
 
-    ``fetch``: ``"one"`` runs ``a + b``; ``"list"`` runs ``[a + b, a * b, a]``; ``"feed"`` runs
-    ``a * b`` on two placeholders with ``a`` and ``b`` in the ``feed_dict``.
-    """
+
+def session_result(ns: dict[str, Any], *, session: int, dtype: str, shape: list[int],
+                   fetch: str = "one", a: np.ndarray | None = None,
+                   b: np.ndarray | None = None) -> dict[str, Any]:
+    """``run_in_session`` on the graph of :func:`session_graph`; its sessions run on the
+    evaluator, which holds the constants' values. ``a`` and ``b`` (``feed``) are what it is
+    given to feed."""
     tf = tensorflow()
     graph = tf.Graph()
+    zeros = np.zeros(shape, dtype=dtype)
     with graph.as_default():
-        if fetch == "feed":
-            ta = tf.compat.v1.placeholder(tf.as_dtype(a.dtype))
-            tb = tf.compat.v1.placeholder(tf.as_dtype(b.dtype))
-            out = _call(ns, "run_in_session", ta * tb, {ta: a, tb: b})
-        else:
-            ta, tb = tf.constant(a), tf.constant(b)
-            fetches = ta + tb if fetch == "one" else [ta + tb, ta * tb, ta]
-            out = _call(ns, "run_in_session", fetches)
+        g = session_graph(tf, zeros, zeros, fetch)
+        known = {op.name for op in graph.get_operations()}
+        with remote.sessions_go_to(graph, session, known):
+            if fetch == "feed":
+                out = _call(ns, "run_in_session", g["fetches"], {g["a"]: a, g["b"]: b})
+            else:
+                out = _call(ns, "run_in_session", g["fetches"])
     leaves = out if isinstance(out, (list, tuple)) else [out]
     if any(isinstance(v, (tf.Tensor, tf.Variable)) for v in leaves):
         raise CallFailed("bad_return", "run_in_session returned a tensor, not its value: run the "
@@ -138,10 +140,9 @@ def session_result(ns: dict[str, Any], *, a: np.ndarray, b: np.ndarray,
     return {"value": out}
 
 
-def counter_graph(ns: dict[str, Any], *, steps: int) -> dict[str, Any]:
-    """``build_counter()`` in a fresh graph: the graph, the names of ``count`` and of the
-    operation ``increment`` runs, ``count`` after initialising and after each of ``steps``
-    increments."""
+def counter_graph(ns: dict[str, Any]) -> dict[str, Any]:
+    """``build_counter()`` in a fresh graph: the graph, the names of ``count``, of the operation
+    ``increment`` runs and of an initialiser of the graph's variables. The evaluator runs them."""
     tf = tensorflow()
     tf1 = tf.compat.v1
     graph = tf.Graph()
@@ -149,41 +150,38 @@ def counter_graph(ns: dict[str, Any], *, steps: int) -> dict[str, Any]:
         out = _call(ns, "build_counter")
         count, increment = _unpack(out, "build_counter", 2, "a pair (count, increment)")
         result: dict[str, Any] = {"outputs": {"count": _describe(count, graph)},
-                                  "increment": _op_name(increment, graph)}
-        if result["outputs"]["count"]["name"] is not None:
-            init = tf1.global_variables_initializer()
-            with tf1.Session(graph=graph, config=session_config()) as sess:
-                sess.run(init)
-                result["after_init"] = _run(sess, count, {}, "count after initialising")
-                values = []
-                try:
-                    for _ in range(steps):
-                        sess.run(increment)
-                        values.append(sess.run(count))
-                except BaseException as exc:
-                    result["increment_error"] = describe(exc)
-                result["after_increments"] = np.asarray(values, dtype=np.float64)
+                                  "increment": _op_name(increment, graph),
+                                  "init": tf1.global_variables_initializer().name}
         result["graph"] = _graph_bytes(graph)
     return result
 
 
-def run_counter_result(ns: dict[str, Any], *, start: int, n: int) -> dict[str, Any]:
-    """``run_counter`` on a trusted counter that starts at ``start``, asked for ``n`` increments."""
+def counter_base(tf: Any, start: int) -> dict[str, Any]:
+    """The counter ``run_counter`` is given: an int32 variable at ``start`` and its increment
+    (the grader's start; the task's is 0)."""
+    count = tf.Variable(start, dtype=tf.int32, name="count")
+    return {"count": count, "increment": count.assign_add(1)}
+
+
+def run_counter_result(ns: dict[str, Any], *, session: int, n: int) -> dict[str, Any]:
+    """``run_counter`` on the counter of :func:`counter_base`; its sessions run on the
+    evaluator, which holds the counter."""
     tf = tensorflow()
     graph = tf.Graph()
     with graph.as_default():
-        count = tf.Variable(start, dtype=tf.int32)
-        increment = count.assign_add(1)
-        out = _call(ns, "run_counter", count, increment, n)
+        g = counter_base(tf, 0)
+        known = {op.name for op in graph.get_operations()}
+        with remote.sessions_go_to(graph, session, known):
+            out = _call(ns, "run_counter", g["count"], g["increment"], n)
     if isinstance(out, (tf.Tensor, tf.Variable)):
         raise CallFailed("bad_return", "run_counter returned a tensor, not count's value: read it "
                          "with sess.run(count) in the session that ran the increments")
     return {"value": out}
 
 
-def placeholder_graph(ns: dict[str, Any], *, feeds: list[tuple[Any, Any]]) -> dict[str, Any]:
-    """``add_placeholders()`` in a fresh graph: the graph, the names of ``a``, ``b`` and
-    ``total``, and ``total``'s value for each ``(a, b)`` pair of ``feeds``."""
+def placeholder_graph(ns: dict[str, Any]) -> dict[str, Any]:
+    """``add_placeholders()`` in a fresh graph: the graph and the names of ``a``, ``b`` and
+    ``total``. The evaluator feeds and runs it."""
     tf = tensorflow()
     graph = tf.Graph()
     with graph.as_default():
@@ -191,16 +189,6 @@ def placeholder_graph(ns: dict[str, Any], *, feeds: list[tuple[Any, Any]]) -> di
         a, b, total = _unpack(out, "add_placeholders", 3, "three tensors (a, b, total)")
         result: dict[str, Any] = {"outputs": {key: _describe(t, graph) for key, t in
                                               (("a", a), ("b", b), ("total", total))}}
-        if all(result["outputs"][k]["name"] is not None for k in ("a", "b", "total")):
-            values = []
-            with tf.compat.v1.Session(graph=graph, config=session_config()) as sess:
-                for fa, fb in feeds:
-                    try:
-                        values.append(sess.run(total, feed_dict={a: fa, b: fb}))
-                    except BaseException as exc:  # its message would show the input's shape
-                        result["feed_error"] = type(exc).__name__
-                        break
-            result["values"] = values
         result["graph"] = _graph_bytes(graph)
     return result
 

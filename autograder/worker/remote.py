@@ -125,9 +125,10 @@ class RemoteSession:
         self.close()
 
     def as_default(self) -> Any:
-        from tensorflow.python.framework import ops
+        """``with sess.as_default():`` makes this the session ``tensor.eval()`` uses."""
+        from tensorflow.python.framework import stack
 
-        return ops.default_session(self)
+        return stack.default_session(self)
 
     def list_devices(self) -> list[Any]:
         return []

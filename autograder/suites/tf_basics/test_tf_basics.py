@@ -21,9 +21,11 @@ import numpy as np
 import pytest
 
 from autograder.grading import checks
+from autograder.grading.evaluator import Remote, trusted_bytes
 from autograder.grading.graphs import Graph
 from autograder.grading.plugin import GradingFailure
 from autograder.grading.proxy import StudentError
+from autograder.tasks import tf_basics as kit
 
 ADD_OPS = {"Add", "AddV2", "AddN"}
 MUL_OPS = {"Mul"}
@@ -80,6 +82,41 @@ def hint(error: str, text: str) -> Iterator[None]:
         raise
 
 
+def evaluated(student: Any, result: dict[str, Any], fetches: list[str],
+              feeds: dict[str, Any], init: str | None = None) -> list[Any]:
+    """The values of ``fetches`` of the graph a task sent, run by the evaluator on ``feeds``
+    (the worker never sees them)."""
+    answer = student.evaluator.evaluate(graph=result["graph"], feeds=feeds, fetches=fetches,
+                                        init=init)
+    return list(answer["values"])
+
+
+def session(student: Any, graph_of: Any) -> tuple[int, dict[str, str]]:
+    """An evaluator session on a graph the grader built with the real values (``graph_of(tf)``
+    returns its tensors by name): the session and the names of those tensors."""
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        made = graph_of(tf)
+        names = {k: [graph.as_graph_element(t).name for t in v] if isinstance(v, list)
+                 else graph.as_graph_element(v).name for k, v in made.items()}
+    return student.evaluator.open(trusted_bytes(graph), trusted=True), names
+
+
+def ran(remote: Remote, value: Any, what: str) -> None:
+    """``value``, what the student's function returned, must be what its session got from the
+    evaluator: values made any other way count for nothing."""
+    if not remote.log:
+        raise GradingFailure(f"{what} ran nothing in the session it made: run the fetches with "
+                             "sess.run")
+    last = remote.log[-1].values
+    got = value if isinstance(value, (list, tuple)) else [value]
+    if len(got) != len(last) or not all(np.array_equal(np.asarray(g), np.asarray(v))
+                                        for g, v in zip(got, last, strict=True)):
+        raise GradingFailure(f"{what} returned other values than its session's run gave")
+
+
 # --- lecture_constants ------------------------------------------------------------------------
 
 def _check_constant(student: Any, key: str, want: list[int]) -> None:
@@ -113,13 +150,16 @@ def operations(student: Any, a: np.ndarray, b: np.ndarray,
                inputs: str = "placeholder") -> tuple[Graph, dict[str, dict[str, Any]]]:
     """``add_and_multiply`` on ``a`` and ``b``: the graph and the facts of total and product,
     each with its ``value`` after running (checked against a + b and a * b)."""
-    result = student.task("operations_graph", a=a, b=b, inputs=inputs)
+    given = {"a": a, "b": b} if inputs == "constant" else {}
+    result = student.task("operations_graph", dtype=a.dtype.name, shape=list(a.shape),
+                          inputs=inputs, **given)
     graph, facts = read(result, "add_and_multiply")
-    values = result.get("values") if isinstance(result.get("values"), dict) else {}
-    for key, want in (("total", a + b), ("product", a * b)):
-        what = f"add_and_multiply's {key}"
-        graph_tensor(facts[key], what)
-        checks.close(values.get(key), want, what, tol=1e-6, on=f"{a.dtype} inputs")
+    for key in ("total", "product"):
+        graph_tensor(facts[key], f"add_and_multiply's {key}")
+    feeds = {} if given else {"a:0": a, "b:0": b}
+    values = evaluated(student, result, [facts[k]["name"] for k in ("total", "product")], feeds)
+    for key, value, want in zip(("total", "product"), values, (a + b, a * b), strict=True):
+        checks.close(value, want, f"add_and_multiply's {key}", tol=1e-6, on=f"{a.dtype} inputs")
     return graph, facts
 
 
@@ -160,16 +200,29 @@ def test_add_and_multiply_values(student: Any, rng: np.random.Generator) -> None
         operations(student, *random_pair(rng, dtype, shape))
 
 
+def session_result(student: Any, a: np.ndarray, b: np.ndarray, fetch: str) -> Any:
+    """What ``run_in_session`` returns for the graph of ``kit.session_graph``, whose values are
+    the evaluator's (the worker's copy holds zeros; it is given ``a`` and ``b`` only to feed)."""
+    sid, _ = session(student, lambda tf: kit.session_graph(tf, a, b, fetch))
+    remote = Remote(student.evaluator, sid)
+    given = {"a": a, "b": b} if fetch == "feed" else {}
+    value = student.task("session_result", remote=remote, session=sid, dtype=a.dtype.name,
+                         shape=list(a.shape), fetch=fetch, **given)["value"]
+    ran(remote, value, "run_in_session")
+    student.evaluator.close_session(sid)
+    return value
+
+
 # --- run_in_session ---------------------------------------------------------------------------
 
 @pytest.mark.points(2)
 def test_run_in_session_fetches(student: Any, rng: np.random.Generator) -> None:
     """run_in_session: returns the value of one tensor, and the values of a list of tensors"""
     a, b = random_pair(rng, "int32", (4,))
-    one = student.task("session_result", a=a, b=b, fetch="one")["value"]
+    one = session_result(student, a, b, "one")
     checks.close(one, a + b, "run_in_session's result for one tensor", tol=0)
     a, b = random_pair(rng, "float32", (2, 3))
-    many = student.task("session_result", a=a, b=b, fetch="list")["value"]
+    many = session_result(student, a, b, "list")
     if not isinstance(many, (list, tuple)) or len(many) != 3:
         raise GradingFailure("run_in_session should return a list of three values for a list of "
                              "three tensors")
@@ -184,7 +237,7 @@ def test_run_in_session_feed_dict(student: Any, rng: np.random.Generator) -> Non
     a, b = random_pair(rng, "float32", (int(rng.integers(3, 8)),))
     with hint("InvalidArgumentError", "a placeholder got no value: does run_in_session pass "
               "feed_dict on to sess.run?"):
-        value = student.task("session_result", a=a, b=b, fetch="feed")["value"]
+        value = session_result(student, a, b, "feed")
     checks.close(value, a * b, "run_in_session's result", tol=1e-6, on="fed placeholders")
 
 
@@ -193,13 +246,28 @@ def test_run_in_session_feed_dict(student: Any, rng: np.random.Generator) -> Non
 def counter(student: Any, steps: int) -> tuple[Graph, dict[str, Any], dict[str, Any]]:
     """``build_counter``'s graph, the facts of count (a variable of the graph, int32, scalar,
     0 once initialised) and what the task saw when it ran it."""
-    result = student.task("counter_graph", steps=steps)
+    result = student.task("counter_graph")
     graph, facts = read(result, "build_counter")
     count = graph_tensor(facts["count"], "build_counter's count")
     if not count["variable"]:
         raise GradingFailure(f"build_counter's count should be a tf.Variable, but is made by a "
                              f"{count['op']} operation")
     dtype_and_shape(count, "build_counter's count", "int32", [])
+    evaluator = student.evaluator
+    sid = evaluator.open(result["graph"], trusted=False)
+    try:
+        evaluator.run(sid, [str(result["init"])])
+        result["after_init"] = evaluator.run(sid, [count["name"]])[0]
+        values = []
+        try:
+            for _ in range(steps):
+                evaluator.run(sid, [str(result.get("increment"))])
+                values.append(evaluator.run(sid, [count["name"]])[0])
+        except StudentError as exc:
+            result["increment_error"] = str(exc)
+        result["after_increments"] = np.asarray(values, dtype=np.float64)
+    finally:
+        evaluator.close_session(sid)
     if checks.scalar(result.get("after_init"), "count after initialising") != 0:
         raise GradingFailure("build_counter's count does not start at 0")
     return graph, count, result
@@ -234,12 +302,28 @@ def test_run_counter(student: Any, rng: np.random.Generator) -> None:
         start = int(rng.integers(-20, 20))
         with hint("FailedPreconditionError", "a variable was read before it was initialised: "
                   "run tf.compat.v1.global_variables_initializer() in the session first"):
-            value = student.task("run_counter_result", start=start, n=n)["value"]
+            value = run_counter(student, start, n)
         got = checks.scalar(value, "run_counter's result")
         if got != start + n:
             raise GradingFailure("run_counter's result is not count's initial value plus n "
                                  "(on a counter whose initial value is not 0): does it read "
                                  "count after running increment n times?")
+
+
+def run_counter(student: Any, start: int, n: int) -> Any:
+    """What ``run_counter`` returns for a counter the evaluator holds at ``start`` (the worker's
+    copy starts at 0); the count it leaves there must be the same."""
+    sid, names = session(student, lambda tf: kit.counter_base(tf, start))
+    remote = Remote(student.evaluator, sid)
+    try:
+        value = student.task("run_counter_result", remote=remote, session=sid, n=n)["value"]
+        left = student.evaluator.run(sid, [names["count"]])[0]
+    finally:
+        student.evaluator.close_session(sid)
+    if np.asarray(value).shape != () or int(np.asarray(left)) != np.asarray(value):
+        raise GradingFailure("run_counter's result is not the count its session left: read "
+                             "count with sess.run in the session that ran the increments")
+    return value
 
 
 # --- add_placeholders -------------------------------------------------------------------------
@@ -253,7 +337,7 @@ def feeds(rng: np.random.Generator) -> list[tuple[Any, Any]]:
 
 
 def placeholders(student: Any, fed: list[tuple[Any, Any]]) -> tuple[Graph, dict, dict]:
-    result = student.task("placeholder_graph", feeds=fed)
+    result = student.task("placeholder_graph")
     graph, facts = read(result, "add_placeholders")
     for key in ("a", "b", "total"):
         what = f"add_placeholders's {key}"
@@ -264,13 +348,15 @@ def placeholders(student: Any, fed: list[tuple[Any, Any]]) -> tuple[Graph, dict,
         if graph.node(facts[key]["name"]).name not in below:
             raise GradingFailure(f"add_placeholders's total does not depend on {key}: what is fed "
                                  f"to {key} is ignored")
-    if "feed_error" in result:
-        raise GradingFailure(f"feeding a and b raised {result['feed_error']}: leave the "
-                             "placeholders' shape open (shape=None) so any shape can be fed")
-    values = result.get("values") if isinstance(result.get("values"), list) else []
+    values = []
+    for fa, fb in fed:
+        try:
+            values += evaluated(student, result, [facts["total"]["name"]],
+                                {facts["a"]["name"]: fa, facts["b"]["name"]: fb})
+        except StudentError:
+            raise GradingFailure("feeding a and b failed: leave the placeholders' shape open "
+                                 "(shape=None) so any shape can be fed") from None
     kinds = ("scalars", "vectors", "matrices")
-    if len(values) != len(fed):
-        raise GradingFailure("add_placeholders's total could not be run for every feed")
     for value, (fa, fb), kind in zip(values, fed, kinds, strict=False):
         checks.close(value, fa + fb, "add_placeholders's total", tol=1e-6, on=f"fed {kind}")
     return graph, facts, result
