@@ -14,6 +14,9 @@ class Assignment:
     name: str
     title: str
     points: int
+    # tests of the notebook's run as a whole, besides one test group per graded function; a
+    # test's name begins with one of these or with the graded function it is about
+    runs: tuple[str, ...] = ()
 
 
 ASSIGNMENTS: tuple[Assignment, ...] = (
@@ -21,7 +24,8 @@ ASSIGNMENTS: tuple[Assignment, ...] = (
     Assignment("losses", "Loss functions: squared loss and cross-entropy", 20),
     Assignment("backprop", "The chain rule and backpropagation", 20),
     Assignment("gradient_descent", "Gradient descent: batch, stochastic and mini-batch", 20),
-    Assignment("mlp_mnist", "A multilayer perceptron learns MNIST", 20),
+    Assignment("mlp_mnist", "A multilayer perceptron learns MNIST", 20,
+               runs=("the lecture's run",)),
 )
 
 

@@ -99,10 +99,13 @@ def test_validate_reports_what_autograder_grade_gives(course: Path, release: Any
     assert "Success" not in said, said[-3000:]
     assert f"{len(failed)} HIDDEN TEST(S) FAIL" in said
     assert f"Points if handed in now: {graded['score']:g} / {POINTS:g}" in said
+    assert said.count("Points if handed in now") == 1  # once, under the last failing test
     assert said.count("The following cell failed") == len(failed)
     flat = re.sub(r"\s+", " ", said)  # the reasons are wrapped to fit nbgrader's report
-    for test in failed:
-        assert f"HiddenTestFailed: {test['name']}: {test['output']}" in flat
+    quoted = re.sub(r"\s+", " ", re.sub(r"\n\s*#\s+", " ", said))  # a comment's wrapped lines
+    for test in failed:  # the quoted cell names the test, its error says why, each once
+        assert f"HiddenTestFailed: {test['output']}" in flat
+        assert quoted.count(f"): {test['name']}") == 1, test["name"]
     lines = [line for line in said.splitlines() if line.startswith("    ")]
     assert lines and not [line for line in lines if line.endswith("...")]  # nothing cut off
     if which == "partial":
@@ -228,14 +231,15 @@ def test_the_release_cells_fit_nbgraders_report():
 
 
 def test_the_readme_s_notebook_command_runs_the_grader_from_a_kernel(tmp_path: Path):
-    """``!autograder`` fails in a kernel whose PATH lacks the virtualenv's bin (JupyterLab started
-    as ``.venv/bin/jupyter lab``); the line the README gives works there."""
+    """``!python`` may be another Python in a kernel whose PATH lacks the virtualenv's bin
+    (JupyterLab started as ``.venv/bin/jupyter lab``); the line the README gives works there
+    (here the kit is installed, so it grades with it)."""
     from nbclient import NotebookClient
     from nbformat.v4 import new_code_cell, new_notebook
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     line = next(line.strip() for line in readme.splitlines()
-                if line.strip().startswith("!{sys.executable} -m autograder grade"))
+                if line.strip().startswith("!{sys.executable} -m coursekit check"))
     shutil.copy(ROOT / "solutions" / A / f"{A}.ipynb", tmp_path / f"{A}.ipynb")
     command = line.replace("mlp_mnist", A)
     nb = new_notebook(cells=[new_code_cell(f"import sys\n{command}")])

@@ -71,9 +71,13 @@ def graph_call(worker: Worker, evaluator: Evaluator, name: str, args: list[Any],
     built = _checked(worker.request({"op": "call", "mode": "graph_def", "name": name,
                                      "args": spec_args, "kwargs": spec_kwargs}, timeout,
                                     what=f"calling {name}"), len(arrays))
-    answer = evaluator.evaluate(graph=built["graph"], feeds=dict(zip(built["inputs"], arrays,
-                                                                     strict=True)),
-                                fetches=built["fetches"], init=built.get("init"))
+    try:
+        answer = evaluator.evaluate(graph=built["graph"], feeds=dict(zip(built["inputs"], arrays,
+                                                                         strict=True)),
+                                    fetches=built["fetches"], init=built.get("init"))
+    except StudentError as exc:  # the evaluator speaks of "the graph": it was this function's
+        raise StudentError(exc.kind, str(exc).replace("the graph returned", f"{name} returned",
+                                                      1)) from None
     skeleton = built.get("skeleton")
     value = _fill(skeleton, answer["values"])
     single = isinstance(skeleton, dict) and set(skeleton) == {FETCH}

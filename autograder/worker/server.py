@@ -65,7 +65,7 @@ class Worker:
                     from autograder.evaluator.engine import Engine
 
                     self.engine = Engine()
-                return self.engine.handle(request["request"])
+                return self.checked("the graph", self.engine.handle(request["request"]))
             if op == "ping":
                 return "pong"
             raise harness.CallFailed("exception", f"the evaluator does not take {op!r}")

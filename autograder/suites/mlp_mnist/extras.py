@@ -110,19 +110,19 @@ def measure(student: Any, reference: Any = None, *, leaderboard: bool = True,
         return {"leaderboard": entry(0.0), "figures": [],
                 "note": f"Your network could not be trained ({why[:300]})"
                         + (", so its leaderboard entry is 0." if leaderboard else ".")}
-    why = run.problem()
-    if why:
-        return {"leaderboard": entry(0.0), "figures": [],
-                "note": f"The lecture's run does not count ({why[:300]})"
-                        + (", so its leaderboard entry is 0." if leaderboard else ".")}
-    value = round(100.0 * run.accuracy, 2)
     drawn = []
-    if figures_too:
+    if figures_too:  # what the grader measured, whether the run counts or not
         try:
             curve = reference_curve()
         except Exception:  # the reference is the kit's: without it, the student's curve alone
             curve = None
         drawn = figures(run, curve)
+    why = run.problem()
+    if why:
+        return {"leaderboard": entry(0.0), "figures": drawn,
+                "note": f"The lecture's run does not count ({why[:300]})"
+                        + (", so its leaderboard entry is 0." if leaderboard else ".")}
+    value = round(100.0 * run.accuracy, 2)
     settings = ", ".join(f"{k}={lecture.SETTINGS[k]:g}" for k in ("learning_rate", "n_batch",
                                                                    "n_iter"))
     return {"leaderboard": entry(value), "figures": drawn,
