@@ -140,6 +140,9 @@ def remembered_reference(assignment: str) -> Remembered:
 
 
 def _load(student: StudentProxy) -> None:
+    student.start()
+    with contextlib.suppress(StudentError):  # started now, it overlaps the loading of the cells
+        student.evaluator.start()
     with contextlib.suppress(StudentError):  # the proxy raises it again at the first call
         student.load_report  # noqa: B018 (the property runs the cells)
 
