@@ -268,3 +268,34 @@ for k in tf.range(tf.shape(shifted)[1]):
 return tf.exp(shifted) / total[:, None]""")
     result = grade_text(tmp_path, "losses", source, select=["tf_softmax"])
     assert result.score == result.max_score == 6, [(t.id, t.output) for t in result.tests]
+
+
+def test_the_evaluator_takes_no_submission(tmp_path: Path):
+    """A process of the role evaluator refuses to load cells or call functions: it only runs
+    graphs."""
+    from autograder.grading.process import StudentError, Worker
+    from autograder.worker.limits import Limits
+
+    worker = Worker(assignment="losses", cells=[], limits=Limits(), mnist_dir=None,
+                    role="evaluator")
+    try:
+        for request in ({"op": "load", "assignment": "losses",
+                         "cells": [{"index": 0, "source": "print('hello')"}]},
+                        {"op": "call", "mode": "plain", "name": "print", "args": [],
+                         "kwargs": {}}):
+            with pytest.raises(StudentError, match="the evaluator does not take"):
+                worker.request(request, 60, what="asking")
+        assert worker.request({"op": "ping"}, 60, what="asking") == "pong"
+    finally:
+        worker.close()
+
+
+def test_a_python_call_in_a_graph_is_refused(tmp_path: Path):
+    body = """
+hidden = tf.nn.relu(tf.matmul(x, weights['hidden1']) + biases['hidden1'])
+out = tf.matmul(hidden, weights['output']) + biases['output']
+return tf.py_function(lambda t: t, [out], tf.float32)"""
+    source = replace_body(solution_source(A), "build_model", body)
+    result = grade_text(tmp_path, A, source, select=["build_model"])
+    assert result.score == 0
+    assert all("PyFunc" in t.output for t in result.tests), [t.output for t in result.tests]
