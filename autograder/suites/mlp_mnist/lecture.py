@@ -177,15 +177,22 @@ def notebook_start(student: Any, rng: np.random.Generator) -> tuple[dict[str, np
     """The start ``init_params(seed)`` gives, run by the evaluator, or the grader's own draw and
     why."""
     seed = int(rng.integers(1, 2**31 - 1))
+    keys = sorted(draw_start(np.random.default_rng(0)))
     try:
         made = student.task("init_params_graph", seed=seed)
-        names = made["names"]
-        fetched = [str(names[k]) for k in sorted(names)]
-        answer = student.evaluator.evaluate(graph=made["graph"], feeds={}, fetches=fetched,
-                                            init=made.get("init"))
-        start = {k: np.asarray(v, np.float32) for k, v in zip(sorted(names), answer["values"],
-                                                               strict=True)}
-    except (StudentError, KeyError, TypeError) as exc:
+        names = made.get("names") if isinstance(made, dict) else None
+        if not (isinstance(names, dict) and sorted(names) == keys
+                and all(isinstance(names[k], str) for k in keys)
+                and isinstance(made.get("graph"), np.ndarray)):
+            raise StudentError("bad_return", "it made no weights and biases the grader can read")
+        init = made.get("init") if isinstance(made.get("init"), str) else None
+        answer = student.evaluator.evaluate(graph=made["graph"], feeds={},
+                                            fetches=[names[k] for k in keys], init=init)
+        values = dict(zip(keys, answer["values"], strict=True))
+        if any(not isinstance(v, np.ndarray) or v.dtype.kind != "f" for v in values.values()):
+            raise StudentError("bad_return", "its weights are not arrays of floats")
+        start = {k: v.astype(np.float32) for k, v in values.items()}
+    except StudentError as exc:
         return draw_start(rng), f"init_params could not be used ({exc}), so the run started " \
                                 "from the grader's own draw"
     for key, shape in kit.SHAPES.items():
@@ -248,7 +255,8 @@ class _Watch:
         loss = self.loss.partition(":")[0]
         if loss in names and self.train_op not in names:
             value = values[names.index(loss)]
-            self.run.logged.append((max(self.run.steps - 1, 0), float(np.asarray(value))))
+            if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind == "f":
+                self.run.logged.append((max(self.run.steps - 1, 0), float(value.ravel()[0])))
 
 
 def _relative(a: Any, b: Any) -> float:
