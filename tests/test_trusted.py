@@ -299,3 +299,39 @@ return tf.py_function(lambda t: t, [out], tf.float32)"""
     result = grade_text(tmp_path, A, source, select=["build_model"])
     assert result.score == 0
     assert all("PyFunc" in t.output for t in result.tests), [t.output for t in result.tests]
+
+
+EAGER_PATCH = '''
+import numpy as _np
+import autograder.tasks.tf_basics as _t
+
+
+def _made_up_facts(ns, *, function, args):
+    values = [_np.asarray(args[0]) + _np.asarray(args[1]), _np.asarray(args[0]) * _np.asarray(args[1])]
+    return {"outputs": [{"kind": "EagerTensor", "eager": True, "value": v, "variable": False,
+                         "dtype": str(v.dtype), "shape": list(v.shape)} for v in values],
+            "sequence": True}
+
+
+def _made_up_trace(ns, *, function, specs):
+    import tensorflow as tf
+    graph = tf.Graph()
+    with graph.as_default():
+        dtype, shape = specs[0]
+        out = tf.zeros(shape, tf.as_dtype(dtype), name="answer")
+    data = graph.as_graph_def().SerializeToString()
+    return {"graph": _np.frombuffer(data, _np.uint8).copy(), "inputs": ["a:0", "b:0"][:len(specs)],
+            "outputs": [out.name, out.name], "variables": {}}
+
+
+_t.eager_facts = _made_up_facts
+_t.eager_traced = _made_up_trace
+'''
+
+
+def test_a_cell_that_patches_the_eager_drivers_earns_nothing(tmp_path: Path):
+    source = replace_body(solution_source("tf_basics"), "eager_add_and_multiply",
+                          'raise NotImplementedError("not implemented yet")')
+    result = grade_text(tmp_path, "tf_basics", source + "\n# %%\n" + EAGER_PATCH,
+                        select=["eager_add_and_multiply"])
+    assert result.score == 0, [(t.id, t.output) for t in result.tests]
