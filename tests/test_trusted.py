@@ -85,6 +85,28 @@ return costs
     assert earned(result, "build_model") == 4 and earned(result, "predict") == 2
 
 
+@pytest.mark.parametrize("feed", [
+    "batch_x, batch_y[::-1]",  # the batch's labels shuffled: rows of MNIST, not with their labels
+    "batch_x + 0.001, batch_y",  # images made up near MNIST's: not its rows
+], ids=["labels-shuffled", "images-altered"])
+def test_a_train_that_feeds_other_rows_than_the_batches_fails_the_lecture_run(
+        tmp_path: Path, feed: str):
+    body = f'''
+costs = []
+for step in range(n_iter):
+    batch_x, batch_y = data.next_batch(n_batch)
+    feed_x, feed_y = {feed}
+    sess.run(train_op, feed_dict={{x: feed_x, y: feed_y}})
+    if step % n_prt == 0:
+        costs.append(float(sess.run(loss, feed_dict={{x: batch_x, y: batch_y}})))
+return costs
+'''
+    result = grade_text(tmp_path, A, replace_body(solution_source(A), "train", body))
+    run = next(t for t in result.tests if t.name.startswith("the lecture's run"))
+    assert run.score == 0 and "other rows than the batches" in run.output, run.output
+    assert earned(result, "build_model") == 4 and earned(result, "predict") == 2
+
+
 @pytest.fixture(scope="module")
 def pretrained() -> dict[str, np.ndarray]:
     """Weights of the lecture's network trained here, "elsewhere" for the submission."""
