@@ -17,12 +17,13 @@ import click
 from autograder import manifest
 
 
-def fail(message: str) -> None:
-    """One line on stderr, and exit 2; the message may quote a file's name: printed inert."""
+def fail(message: str, code: int = 2) -> None:
+    """One line on stderr, and exit 2 (or ``code``); the message may quote a file's name:
+    printed inert."""
     from autograder.text import for_terminal
 
     click.echo(f"autograder: error: {for_terminal(message)}", err=True)
-    sys.exit(2)
+    sys.exit(code)
 
 
 @contextlib.contextmanager
@@ -102,6 +103,7 @@ def grade(assignment: str, path: Path, json_out: Path | None, html_out: Path | N
     in_template()
     from dataclasses import replace
 
+    from autograder.grading.proxy import SandboxRefused
     from autograder.grading.report import print_report
     from autograder.grading.run import SuiteMissing, exit_without_teardown
     from autograder.grading.run import grade as run_grade
@@ -115,6 +117,8 @@ def grade(assignment: str, path: Path, json_out: Path | None, html_out: Path | N
                                limits=limits, progress=progress, figures=html_out is not None)
     except (manifest.UnknownAssignment, SubmissionError, SecretError, SuiteMissing) as exc:
         fail(str(exc))
+    except SandboxRefused as exc:  # the machine cannot grade safely: no grade, status 3
+        fail(str(exc), code=3)
     except OSError as exc:
         fail(f"{exc.filename or json_out}: {exc.strerror}")
     if html_out is not None:
@@ -401,7 +405,12 @@ def gradescope_run(assignment: str, root: Path) -> None:
         zygote.discard()
         fail(f"{exc.filename or root}: {exc.strerror}")
     click.echo(f"{results['score']:g} / {results['max_score']:g}")
+    from autograder.grading import isolation
     from autograder.grading.run import exit_without_teardown
+
+    line = isolation.warning(results.get("extra_data", {}).get("isolation", {}))
+    if line:  # Gradescope shows this output to instructors only (stdout_visibility hidden)
+        click.echo(f"autograder: warning: {line}")
 
     exit_without_teardown(0)
 
