@@ -56,9 +56,9 @@ def in_template() -> None:
     """Run this command in a fork of the warm template and exit as it does (once per command:
     TensorFlow is imported by the template only; see autograder/worker/zygote.py). Where there
     is no template, return and let the command run here."""
-    from autograder.worker import zygote
+    from autograder.worker import template
 
-    code = zygote.delegate("autograder.cli:main", [sys.argv[1:]])
+    code = template.delegate("autograder.cli:main", [sys.argv[1:]])
     if code is not None:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
@@ -84,13 +84,13 @@ def main() -> None:
 def grade(assignment: str, path: Path, json_out: Path | None, html_out: Path | None,
           call_timeout: float | None) -> None:
     """Grade one submission (a .ipynb, a .py, or a folder holding one) for ASSIGNMENT."""
-    from autograder.worker import zygote
+    from autograder.worker import template
 
     try:
         manifest.get(assignment)  # a mistyped name is said at once, before anything starts
     except manifest.UnknownAssignment as exc:
         fail(str(exc))
-    zygote.start()  # TensorFlow's import begins; what cannot be graded is said meanwhile
+    template.start()  # TensorFlow's import begins; what cannot be graded is said meanwhile
     from autograder.grading.hidden import SecretError, course_secret
     from autograder.submission.load import SubmissionError, load
 
@@ -98,7 +98,7 @@ def grade(assignment: str, path: Path, json_out: Path | None, html_out: Path | N
         load(path, assignment)
         course_secret()
     except (SubmissionError, SecretError) as exc:
-        zygote.discard()
+        template.discard()
         fail(str(exc))
     in_template()
     from dataclasses import replace
@@ -385,24 +385,24 @@ def plain_csv(grades: Path, assignments: tuple[str, ...], roster: Path | None,
 def gradescope_run(assignment: str, root: Path) -> None:
     """Grade the submission in ROOT/submission/ and write ROOT/results/results.json (what the
     package's run_autograder runs on Gradescope)."""
-    from autograder.worker import zygote
+    from autograder.worker import template
 
     try:
         manifest.get(assignment)
     except manifest.UnknownAssignment as exc:
         fail(str(exc))
-    zygote.start()  # TensorFlow's import begins; what cannot be graded is answered meanwhile
+    template.start()  # TensorFlow's import begins; what cannot be graded is answered meanwhile
     from autograder.export import runner
 
     try:
         results = runner.check(assignment=assignment, root=root)
         if results is not None:
-            zygote.discard()
+            template.discard()
         else:
             in_template()
             results = runner.run(assignment=assignment, root=root)
     except OSError as exc:
-        zygote.discard()
+        template.discard()
         fail(f"{exc.filename or root}: {exc.strerror}")
     click.echo(f"{results['score']:g} / {results['max_score']:g}")
     from autograder.grading import isolation

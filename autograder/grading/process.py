@@ -31,7 +31,7 @@ from typing import Any
 
 from autograder.grading import kept
 from autograder.grading.hidden import secret_path
-from autograder.worker import protocol, sandbox, zygote
+from autograder.worker import protocol, sandbox, template
 from autograder.worker.limits import Limits
 from coursekit.data import mnist
 
@@ -212,20 +212,20 @@ class Worker:
         self.load_error: StudentError | None = None
 
     def _fork(self, env: dict[str, str], lend: list[str], hide: list[str],
-              fds: tuple[int, ...]) -> zygote.Launched | None:
+              fds: tuple[int, ...]) -> template.Launched | None:
         """The worker's launcher forked from this process's warm template, or None if there
         is none (then it starts afresh)."""
-        template = zygote.shared()
-        if template is None:
+        warm = template.shared()
+        if warm is None:
             return None
         config = sandbox.config(home=str(self.home), lend=lend, hide=hide, limits=self.limits,
                                 role=self.role, wall_seconds=self.wall_seconds)
         try:
-            return template.spawn(config=config, env=env, cwd=str(self.home),
-                                  fds=dict(zip(("request", "reply", "status", "lifeline",
-                                                "output"), fds, strict=True)))
-        except zygote.Unavailable as exc:
-            zygote.refuse(exc)
+            return warm.spawn(config=config, env=env, cwd=str(self.home),
+                              fds=dict(zip(("request", "reply", "status", "lifeline", "output"),
+                                           fds, strict=True)))
+        except template.Unavailable as exc:
+            template.refuse(exc)
             return None
 
     def _drain_output(self) -> None:
@@ -368,7 +368,7 @@ class Worker:
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            if isinstance(self.process, zygote.Launched):
+            if isinstance(self.process, template.Launched):
                 self.process.kill_group()
             else:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -386,7 +386,7 @@ class Worker:
         self._drain.join(timeout=2)
         if not self._drain.is_alive():
             self._output.close()
-        if isinstance(self.process, zygote.Launched):
+        if isinstance(self.process, template.Launched):
             self.process.close()
         shutil.rmtree(self.home, ignore_errors=True)
 
