@@ -544,7 +544,10 @@ def generate(assignments: tuple[str, ...], root: Path, check: bool) -> None:
 
 @main.command()
 def data() -> None:
-    """Fetch MNIST into its cache (verified by sha256), test labels too, and say where it is."""
+    """Fetch MNIST into its cache (verified by sha256), test labels too, and say where it is;
+    make the kit's answers unreadable to other users (see docs/threat-model.md)."""
+    from autograder.grading.process import grader_data
+    from autograder.worker import floor
     from coursekit.data import mnist
 
     try:
@@ -552,3 +555,8 @@ def data() -> None:
     except mnist.MnistUnavailable as exc:
         fail(str(exc))
     click.echo(f"MNIST is ready in {directory}")
+    changed = floor.protect(floor.answers(grader_data(), outside=False))
+    if changed:
+        click.echo(f"unreadable to other users now: {len(changed)} of the kit's answers "
+                   f"({', '.join(Path(p).name for p in changed[:6])}"
+                   f"{', ...' if len(changed) > 6 else ''})")

@@ -9,9 +9,12 @@ hold then) and as root without ``CAP_SYS_ADMIN`` (namespaces through a user name
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -25,10 +28,13 @@ from autograder.grading.proxy import SandboxRefused, StudentError, StudentProxy
 from autograder.grading.run import grade
 from autograder.worker import cgroups, floor, uids
 from autograder.worker.limits import Limits
+from coursekit.data import mnist
 
 A = "mlp_mnist"
 FAST = Limits(call_timeout=20, load_timeout=60)
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="a uid of the worker's own needs root")
+NO_NAMESPACES = os.environ.get("AUTOGRADER_NAMESPACES") == "0"
+BIN = Path(sys.executable).parent
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 
@@ -81,28 +87,77 @@ def test_below_the_floor_nothing_is_graded(tmp_path):
 @root_only
 def test_the_floor_sees_root_capabilities_and_readable_answers():
     folder = Path(tempfile.mkdtemp(prefix="autograder-floor-"))  # one every user can reach
-    folder.chmod(0o755)
-    answer = folder / "answer.txt"
-    answer.write_text("42")
-    answer.chmod(0o644)
-    assert "runs as root" in floor.breach([])
+    try:
+        folder.chmod(0o755)
+        answer = folder / "answer.txt"
+        answer.write_text("42")
+        answer.chmod(0o644)
+        assert "runs as root" in floor.breach([])
+        assert as_another_uid(lambda: floor.breach([])) == ""
+        assert as_another_uid(lambda: floor.breach([str(folder / "nothing")])) == ""
+        assert as_another_uid(lambda: floor.breach([str(answer)])).startswith(
+            f"the worker could read {answer}")
+        answer.chmod(0o600)
+        assert as_another_uid(lambda: floor.breach([str(answer), str(folder)])) == ""
+    finally:
+        shutil.rmtree(folder)
+
+
+@root_only
+def test_autograder_data_leaves_no_answer_readable_by_a_workers_uid(tmp_path):
+    """What `make setup` and the Gradescope package's setup.sh run: afterwards a process of
+    another uid reads none of the kit's answers, where no namespace or Landlock would hide them."""
+    folder = Path(tempfile.mkdtemp(prefix="autograder-data-"))  # one every user can reach
+    try:
+        folder.chmod(0o755)
+        data, secret = folder / "mnist", folder / "secret"
+        data.mkdir(mode=0o755)
+        for name in mnist.SHA256:
+            try:
+                os.link(mnist.cache_dir() / name, data / name)
+            except OSError:
+                shutil.copy(mnist.cache_dir() / name, data / name)
+        (data / mnist.TEST_LABELS).chmod(0o644)
+        secret.write_text("course secret\n")
+        secret.chmod(0o644)
+        answers = floor.answers([str(data), str(data / mnist.TEST_LABELS), str(secret)],
+                                outside=False)
+        assert as_another_uid(lambda: floor.breach(answers)).startswith("the worker could read")
+        env = {**os.environ, "AUTOGRADER_MNIST_DIR": str(data), "AUTOGRADER_MNIST_SOURCES": "",
+               "AUTOGRADER_SECRET_FILE": str(secret)}
+        done = subprocess.run([str(BIN / "autograder"), "data"], env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert as_another_uid(lambda: floor.breach(answers)) == ""
+        for path in (data, ROOT / "autograder" / "suites", ROOT / "autograder" / "masters"):
+            assert path.stat().st_mode & 0o077 == 0, path
+        assert (data / mnist.TEST_LABELS).stat().st_mode & 0o077 == 0
+        assert secret.stat().st_mode & 0o077 == 0
+        assert (data / mnist.TRAIN_IMAGES).stat().st_mode & 0o004  # lent to workers by link
+    finally:
+        shutil.rmtree(folder)
+
+
+def as_another_uid(check) -> str:
+    """What ``check()`` returns in a child running as a uid no one uses (no root)."""
     read, write = os.pipe()
     child = os.fork()
-    if child == 0:  # as a worker's uid: no root, but an answer anyone may read
-        os.close(read)
-        os.setgroups([])
-        os.setresgid(uids.BASE - 1, uids.BASE - 1, uids.BASE - 1)
-        os.setresuid(uids.BASE - 1, uids.BASE - 1, uids.BASE - 1)
-        seen = [floor.breach([]), floor.breach([str(answer)])]
-        answer_gone = floor.breach([str(folder / "nothing")])
-        os.write(write, "\n".join([*seen, answer_gone, "."]).encode())
-        os._exit(0)
+    if child == 0:
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setresgid(uids.BASE - 1, uids.BASE - 1, uids.BASE - 1)
+            os.setresuid(uids.BASE - 1, uids.BASE - 1, uids.BASE - 1)
+            os.write(write, check().encode())
+        finally:
+            os._exit(0)
     os.close(write)
-    said = os.read(read, 65536).decode().split("\n")
+    said = b""
+    while chunk := os.read(read, 65536):
+        said += chunk
+    os.close(read)
     os.waitpid(child, 0)
-    shutil.rmtree(folder)
-    assert said[0] == "" and said[2] == ""
-    assert said[1].startswith(f"the worker could read {answer}")
+    return said.decode()
 
 
 # --- a worker's share of the machine ------------------------------------------------------------
@@ -289,3 +344,67 @@ def test_every_worker_has_a_uid_of_its_own(tmp_path):
         assert found[0] != found[1] and min(found) >= uids.BASE
     else:
         assert found == [os.getuid()] * 2
+
+
+# --- what each grade says about its isolation --------------------------------------------------
+
+
+def python_readable_by_others() -> bool:
+    from autograder.worker import rootfs, steps
+
+    needed = [sys.executable, *rootfs.python_paths(steps.PACKAGE_DIR, steps.STUDENT_DIR)]
+    return all(steps._usable_by_others(p) for p in needed)
+
+
+@pytest.mark.slow
+def test_grade_batch_and_gradescope_say_when_isolation_is_weaker_or_refuse(tmp_path):
+    """Without namespaces a grade runs under weaker isolation and each command says so in one
+    line; where the worker could not even get a uid of its own (as root, with a Python other
+    users cannot read), nothing is graded and each command says why."""
+    reference = (ROOT / "solutions" / "losses" / "losses.ipynb").read_bytes()
+    (tmp_path / "class" / "ada").mkdir(parents=True)
+    (tmp_path / "class" / "ada" / "losses.ipynb").write_bytes(reference)
+    (tmp_path / "gs" / "submission").mkdir(parents=True)
+    (tmp_path / "gs" / "submission" / "losses.ipynb").write_bytes(reference)
+    env = {**os.environ, "AUTOGRADER_NAMESPACES": "0"}
+    commands = {
+        "grade": ["grade", "losses", str(tmp_path / "class" / "ada" / "losses.ipynb"),
+                  "--json", str(tmp_path / "graded.json")],
+        "batch": ["batch", "losses", str(tmp_path / "class"), "--out", str(tmp_path / "grades"),
+                  "--workers", "1"],
+        "gradescope": ["gradescope-run", "losses", "--root", str(tmp_path / "gs")],
+    }
+    done = {name: subprocess.run([str(BIN / "autograder"), *arguments], env=env, cwd=tmp_path,
+                                 capture_output=True, text=True, timeout=600)
+            for name, arguments in commands.items()}
+    said = {name: run.stdout + run.stderr for name, run in done.items()}
+    gradescope = json.loads((tmp_path / "gs" / "results" / "results.json").read_text())
+    if os.geteuid() == 0 and not python_readable_by_others():
+        assert done["grade"].returncode == 3, said["grade"]
+        assert said["grade"].count("\n") == 1 and "refused to run the submission" in said["grade"]
+        assert not (tmp_path / "graded.json").exists()
+        assert done["batch"].returncode == 1 and "1 failed" in said["batch"]
+        assert gradescope["score"] == 0 and "refused to run" in gradescope["output"]
+        return
+    graded = json.loads((tmp_path / "graded.json").read_text())
+    assert graded["score"] == 20 and gradescope["score"] == 20, said
+    for record in (graded, gradescope):
+        assert record["extra_data"]["isolation"]["level"] == "weaker than full"
+        assert ("no namespaces: turned off (AUTOGRADER_NAMESPACES=0)"
+                in record["extra_data"]["isolation"]["notes"])
+    for name, text in said.items():
+        lines = [line for line in text.splitlines() if "isolation weaker than full (" in line]
+        assert len(lines) == 1, (name, text)
+        assert "no namespaces: turned off (AUTOGRADER_NAMESPACES=0)" in lines[0]
+    assert "1 of the grades ran with isolation weaker than full (" in said["batch"]
+    assert "autograder: warning: isolation weaker than full (" in said["gradescope"]
+
+
+def test_a_grade_records_full_isolation_where_everything_held(tmp_path):
+    result = grade(assignment=A, submission=ROOT / "solutions" / A / f"{A}.ipynb",
+                   limits=FAST, select=["build_model_shape"])
+    recorded = result.to_gradescope()["extra_data"]["isolation"]
+    assert recorded["level"] == ("full" if not recorded["notes"] else "weaker than full")
+    if os.geteuid() == 0 and not NO_NAMESPACES:  # root: namespaces (or a user namespace), cgroup
+        assert recorded == {"level": "full", "summary": recorded["summary"], "notes": []}
+        assert "pid namespace" in recorded["summary"] and "cgroup" in recorded["summary"]

@@ -31,7 +31,7 @@ from typing import Any
 
 from autograder.grading import kept
 from autograder.grading.hidden import secret_path
-from autograder.worker import protocol, sandbox, template
+from autograder.worker import floor, protocol, sandbox, template
 from autograder.worker.limits import Limits
 from coursekit.data import mnist
 
@@ -124,6 +124,15 @@ class CappedLog:
         return clean(raw, limit=self.cap + 200)
 
 
+def grader_data() -> list[str]:
+    """The grader's own data no worker may read: the MNIST cache (with the test labels), the
+    course secret's file, the reference answers kept on disk, and what ``AUTOGRADER_HIDE``
+    names (the Gradescope package's folder; see ``worker/floor.py``)."""
+    named = [p for p in os.environ.get(floor.ENV_HIDE, "").split(":") if p]
+    return [str(mnist.cache_dir()), str(mnist.cache_dir() / mnist.TEST_LABELS),
+            str(secret_path()), str(kept.folder()), *named]
+
+
 def worker_mnist_dir(root: Path) -> Path:
     """A directory holding MNIST without the test labels, for the worker's eyes only."""
     source = mnist.ensure(names=(mnist.TRAIN_IMAGES, mnist.TRAIN_LABELS, mnist.TEST_IMAGES))
@@ -189,7 +198,7 @@ class Worker:
         if mnist_dir is not None:
             env[mnist.ENV_DIR] = str(mnist_dir)
         lend = [str(mnist_dir)] if mnist_dir is not None else []
-        hide = [str(mnist.cache_dir()), str(secret_path()), str(kept.folder())]
+        hide = grader_data()
         output_r, output_w = os.pipe()
         child_fds = (to_worker_r, from_worker_w, status_w, lifeline_r, output_w)
         try:

@@ -25,7 +25,7 @@ import stat
 from pathlib import Path
 
 FLOOR = ("never as root", "no answer readable")
-ENV_HIDE = "AUTOGRADER_HIDE"  # more paths no worker may read, separated by ':'
+ENV_HIDE = "AUTOGRADER_HIDE"  # more paths no worker may read, separated by ':' (the grader's)
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the kit's package: autograder/
 SECRETS = ("suites", "masters")  # folders of the package the worker must never read
 CHECKOUT_SECRETS = ("solutions", "course", "autograder/suites", "autograder/masters")
@@ -46,14 +46,15 @@ def _git_dirs(checkout: Path) -> list[Path]:
     return []
 
 
-def answers(extra: list[str] = ()) -> list[str]:
-    """Every path the worker must not read (see the module), given ``extra`` ones."""
+def answers(extra: list[str] = (), *, outside: bool = True) -> list[str]:
+    """Every path the worker must not read (see the module), given ``extra`` ones; with
+    ``outside``, a worktree's repository too (a git folder outside the checkout)."""
     paths = [PACKAGE_DIR / name for name in SECRETS]
     checkout = PACKAGE_DIR.parent
     if (checkout / "pyproject.toml").is_file():  # an editable install: the repository itself
-        paths += [checkout / name for name in CHECKOUT_SECRETS] + _git_dirs(checkout)
-    named = [p for p in os.environ.get(ENV_HIDE, "").split(":") if p]
-    found = [str(p) for p in paths] + [*extra, *named]
+        paths += [checkout / name for name in CHECKOUT_SECRETS]
+        paths += [d for d in _git_dirs(checkout) if outside or d.parent == checkout]
+    found = [str(p) for p in paths] + list(extra)
     return list(dict.fromkeys(p for p in found if os.path.lexists(p)))
 
 
