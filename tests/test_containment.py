@@ -26,7 +26,7 @@ from util import ROOT
 
 from autograder.grading.proxy import SandboxRefused, StudentError, StudentProxy
 from autograder.grading.run import grade
-from autograder.worker import cgroups, floor, uids
+from autograder.worker import cgroups, floor, steps, uids
 from autograder.worker.limits import Limits
 from coursekit.data import mnist
 
@@ -206,6 +206,40 @@ def test_a_swarm_of_busy_processes_gets_one_core_at_most(tmp_path):
     finally:
         swarm.close()
     assert eventually(lambda: processes_of(worker_uid) == [])
+
+
+def test_without_a_cgroup_the_process_limit_is_stricter(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_CGROUPS", "0")  # as where /sys/fs/cgroup is read-only
+    forker = student(tmp_path, """
+        import os, time
+
+        def fork_many(count):
+            children = []
+            try:
+                for _ in range(count):
+                    child = os.fork()
+                    if child == 0:
+                        time.sleep(60)
+                        os._exit(0)
+                    children.append(child)
+            finally:
+                for child in children:
+                    os.kill(child, 9)
+            return len(children)
+    """)
+    allowed = steps.fallback_processes(FAST)
+    assert allowed < FAST.processes
+    try:
+        with pytest.raises(StudentError, match=r"a submission may run at most (\d+) processes") \
+                as refused:
+            forker.call("fork_many", FAST.processes)
+        report = forker.isolation
+    finally:
+        forker.close()
+    assert "no cgroup: turned off (AUTOGRADER_CGROUPS=0)" in report["notes"]
+    assert report["resources"] == f"rlimits only: {allowed} processes per uid, CPU not bounded"
+    if os.geteuid() == 0:  # a uid of its own: no other process counts
+        assert f"at most {allowed} processes" in str(refused.value)
 
 
 def test_a_submission_is_stopped_at_its_wall_clock_budget(tmp_path):

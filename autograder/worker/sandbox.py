@@ -50,6 +50,7 @@ from autograder.worker.limits import Limits
 from autograder.worker.steps import Setup
 
 ENV_NAMESPACES = "AUTOGRADER_NAMESPACES"  # 0: no namespaces, as where the system refuses them
+ENV_CGROUPS = "AUTOGRADER_CGROUPS"  # 0: no cgroup, as where /sys/fs/cgroup is read-only
 
 
 def command(*, fds: tuple[int, int], status_fd: int, lifeline_fd: int, home: str,
@@ -72,9 +73,11 @@ def config(*, home: str, lend: list[str], hide: list[str], limits: Limits,
     """The launcher's settings but its descriptors (for ``command`` and the warm template).
     ``role``: ``worker`` (a submission's code) or ``evaluator`` (graphs only); the worker is
     killed after ``wall_seconds`` (default: ``limits.wall_seconds``). ``AUTOGRADER_NAMESPACES=0``
-    in the grader's environment leaves the namespaces out."""
+    and ``AUTOGRADER_CGROUPS=0`` in the grader's environment leave the namespaces or the cgroup
+    out, as a system that refuses them would."""
     return {"home": home, "lend": lend, "hide": hide, "limits": limits.as_dict(), "role": role,
             "namespaces": os.environ.get(ENV_NAMESPACES, "1") != "0",
+            "cgroups": os.environ.get(ENV_CGROUPS, "1") != "0",
             "wall_seconds": limits.wall_seconds if wall_seconds is None else wall_seconds}
 
 
