@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -15,33 +13,10 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import click
 
 from autograder import manifest
+from autograder.commands import exporting, serving
+from autograder.commands.common import fail, status_line
 
-
-def fail(message: str, code: int = 2) -> None:
-    """One line on stderr, and exit 2 (or ``code``); the message may quote a file's name:
-    printed inert."""
-    from autograder.text import for_terminal
-
-    click.echo(f"autograder: error: {for_terminal(message)}", err=True)
-    sys.exit(code)
-
-
-@contextlib.contextmanager
-def status_line() -> Iterator[Callable[[str], None] | None]:
-    """A spinner with what is being done, on a terminal's stderr; nothing elsewhere.
-
-    It writes to its own copy of the stderr descriptor: pytest captures fd 2 while the suite runs.
-    """
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.markup import escape
-
-    with open(os.dup(sys.stderr.fileno()), "w") as terminal:
-        console = Console(file=terminal)
-        with console.status("starting") as status:
-            yield lambda text: status.update(escape(text))
+__all__ = ["fail", "main", "status_line"]
 
 
 def dashboard_extras(folder: Path) -> list[str]:
@@ -247,136 +222,6 @@ def similarity(assignment: str, folder: Path, out: Path | None, threshold: float
     click.echo(command.describe(result))
 
 
-@main.group()
-def export() -> None:
-    """Package the kit for another grading service, or its grades for an LMS."""
-
-
-@export.command()
-@click.argument("assignment")
-@click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("autograder.zip"),
-              show_default=True, help="The zip to write.")
-def gradescope(assignment: str, out: Path) -> None:
-    """Build Gradescope's autograder package (setup.sh, run_autograder, the kit, MNIST) for
-    ASSIGNMENT; upload the zip as the assignment's autograder."""
-    from autograder.export import gradescope as package
-    from autograder.grading.hidden import SecretError
-
-    try:
-        path = package.main(assignment=assignment, out=out,
-                            progress=lambda text: click.echo(f"{text} ...", err=True))
-    except (manifest.UnknownAssignment, package.ExportError, SecretError) as exc:
-        fail(str(exc))
-    except OSError as exc:
-        fail(f"{exc.filename or out}: {exc.strerror}")
-    size = path.stat().st_size / 1e6
-    click.echo(f"wrote {path} ({size:.1f} MB): upload it as the autograder of {assignment} "
-               "(base image Ubuntu 22.04; see the README's \"Grading on Gradescope\")")
-
-
-@export.command()
-@click.argument("assignments", nargs=-1)
-@click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("nn-tf-course.zip"),
-              show_default=True, help="The folder to write, or a zip (a name ending in .zip).")
-@click.option("--service", metavar="URL", default=None,
-              help="The course's grading service (autograder serve), written into the bundle.")
-def student(assignments: tuple[str, ...], out: Path, service: str | None) -> None:
-    """Build the student bundle: the released notebooks of ASSIGNMENTS (default: all) and the
-    package they import, with no reference solution, hidden test or secret in it."""
-    from autograder.export import student as bundle
-
-    try:
-        path, note = bundle.main(assignments=list(assignments), out=out, service=service,
-                                 progress=lambda text: click.echo(f"{text} ...", err=True))
-    except (manifest.UnknownAssignment, bundle.ExportError) as exc:
-        fail(str(exc))
-    except OSError as exc:
-        fail(f"{exc.filename or out}: {exc.strerror}")
-    if note:
-        click.echo(f"note: {note}", err=True)
-    click.echo(f"wrote {path}: give it to the students (its README.md says how to set up)")
-
-
-def _grade_export(lms: str, default_out: Path) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """The arguments and options that ``export canvas``, ``moodle`` and ``csv`` share."""
-    roster_help = ("The LMS's list of students: its own export (Canvas's gradebook CSV, Moodle's "
-                   "grades export or participants list) or a CSV with a header"
-                   + (" [optional]." if lms == "csv" else "."))
-    shared = [
-        click.argument("grades", type=click.Path(path_type=Path)),
-        click.argument("assignments", nargs=-1),
-        click.option("--roster", type=click.Path(path_type=Path), required=lms != "csv",
-                     help=roster_help),
-        click.option("--name-column", metavar="COLUMN", default=None,
-                     help="The roster's column holding the kit's student names "
-                          "[default: the best match of its usual columns, see docs/lms.md]."),
-        click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False),
-                     default=default_out, show_default=True, help="The file to write."),
-    ]
-
-    def decorate(function: Callable[..., None]) -> Callable[..., None]:
-        for option in reversed(shared):
-            function = option(function)
-        return function
-    return decorate
-
-
-def _export_grades(lms: str, **options: object) -> None:
-    from autograder.lms import command
-
-    try:
-        summary = command.main(lms=lms, **options)  # type: ignore[arg-type]
-    except command.LmsError as exc:
-        fail(str(exc))
-    except OSError as exc:
-        fail(f"{exc.filename or options.get('out')}: {exc.strerror}")
-    for line in summary.problems:
-        click.echo(line, err=True)
-    click.echo(summary.headline())
-
-
-@export.command()
-@_grade_export("canvas", Path("canvas.csv"))
-@click.option("--column", "columns", multiple=True, metavar="ASSIGNMENT=HEADER",
-              help="The Canvas column of an assignment, e.g. mlp_mnist='Lab 5 (4567)' "
-                   "[default: found in a Canvas export by title, else a new assignment].")
-def canvas(grades: Path, assignments: tuple[str, ...], roster: Path, name_column: str | None,
-           out: Path, columns: tuple[str, ...]) -> None:
-    """Write Canvas's Gradebook import CSV of ASSIGNMENTS (default: all) from GRADES (a batch's
-    output folder or nbgrader's course folder)."""
-    pairs = dict(c.split("=", 1) for c in columns if "=" in c)
-    if len(pairs) != len(columns):
-        fail("--column takes ASSIGNMENT=HEADER, e.g. mlp_mnist='Lab 5 (4567)'")
-    _export_grades("canvas", gradebook=grades, assignments=assignments, roster=roster,
-                   name_column=name_column, out=out, columns=pairs)
-
-
-@export.command()
-@_grade_export("moodle", Path("moodle.csv"))
-@click.option("--id-column", metavar="COLUMN", default=None,
-              help="The roster's column that identifies students to Moodle [default: Email "
-                   "address, else Username, else ID number].")
-@click.option("--feedback", is_flag=True, help="Add a feedback column after each grade column.")
-def moodle(grades: Path, assignments: tuple[str, ...], roster: Path, name_column: str | None,
-           out: Path, id_column: str | None, feedback: bool) -> None:
-    """Write a CSV for Moodle's "Import grades from CSV file" of ASSIGNMENTS (default: all) from
-    GRADES (a batch's output folder or nbgrader's course folder)."""
-    _export_grades("moodle", gradebook=grades, assignments=assignments, roster=roster,
-                   name_column=name_column, out=out, id_column=id_column, feedback=feedback)
-
-
-@export.command(name="csv")
-@_grade_export("csv", Path("grades.csv"))
-@click.option("--id-column", metavar="COLUMN", default=None,
-              help="The roster's column written as lms_id [default: its first LMS identifier].")
-def plain_csv(grades: Path, assignments: tuple[str, ...], roster: Path | None,
-              name_column: str | None, out: Path, id_column: str | None) -> None:
-    """Write a plain CSV (student, lms_id, each assignment's score, max, status, note) of
-    ASSIGNMENTS (default: all) from GRADES (a batch's output folder or nbgrader's course folder)."""
-    _export_grades("csv", gradebook=grades, assignments=assignments, roster=roster,
-                   name_column=name_column, out=out, id_column=id_column)
-
-
 @main.command(name="gradescope-run")
 @click.argument("assignment")
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False),
@@ -413,99 +258,6 @@ def gradescope_run(assignment: str, root: Path) -> None:
         click.echo(f"autograder: warning: {line}")
 
     exit_without_teardown(0)
-
-
-def _parsed(parse: Callable[[str], object]) -> Callable[..., object]:
-    """A click callback turning a parser's ValueError into click's "Invalid value" line."""
-    def callback(_ctx: click.Context, _param: click.Parameter, value: str) -> object:
-        try:
-            return parse(value)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc)) from None
-    return callback
-
-
-def _serve_options(function: Callable[..., None]) -> Callable[..., None]:
-    from autograder.serve.limits import parse_rate, parse_size
-    from autograder.serve.settings import DEFAULTS, help_of
-
-    options = [
-        click.option("--db", type=click.Path(path_type=Path, dir_okay=False), required=True,
-                     help=help_of("db")),
-        click.option("--host", default=DEFAULTS.host, show_default=True, help=help_of("host")),
-        click.option("--port", type=click.IntRange(0, 65535), default=DEFAULTS.port,
-                     show_default=True, help=help_of("port")),
-        click.option("--rate", default=str(DEFAULTS.rate), show_default=True,
-                     callback=_parsed(parse_rate), help=help_of("rate")),
-        click.option("--max-upload", default="10MB", show_default=True,
-                     callback=_parsed(parse_size), help=help_of("max_upload")),
-        click.option("--workers", type=click.IntRange(min=1), default=None, help=help_of("workers")),
-        click.option("--dask", "dask_address", metavar="ADDRESS", default=None, help=help_of("dask")),
-        click.option("--assignment", "assignments", multiple=True, help=help_of("assignments")),
-        click.option("--log", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                     help=help_of("log")),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
-
-
-@main.command()
-@_serve_options
-def serve(db: Path, host: str, port: int, rate: Any, max_upload: int, workers: int | None,
-          dask_address: str | None, assignments: tuple[str, ...], log: Path | None) -> None:
-    """Serve checks: students' check() sends a saved notebook and gets its grade, graded as
-    `autograder grade` does (see docs/service.md). Stop it with Ctrl-C or SIGTERM."""
-    from autograder.serve import command
-    from autograder.serve.settings import Settings
-
-    settings = Settings(db=db, host=host, port=port, rate=rate, max_upload=max_upload,
-                        workers=workers, dask=dask_address, assignments=assignments, log=log)
-    try:
-        command.main(settings=settings, ready=lambda url: click.echo(
-            f"autograder serve: listening on {url} ({dask_address or settings.graders} graders, "
-            f"database {db})"))
-    except command.ServeError as exc:
-        fail(str(exc))
-
-
-@main.command()
-@click.argument("roster", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="The service's database (as for `autograder serve`); made if missing.")
-@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Add student,token rows to this CSV (mode 0600) [default: print them].")
-@click.option("--rotate", is_flag=True,
-              help="Issue a new token to every student (the old ones stop working).")
-def tokens(roster: Path, db: Path, out: Path | None, rotate: bool) -> None:
-    """Issue a token to each student of ROSTER who has none: nbgrader's gradebook.db, or a CSV
-    with a column student (or id, or the first column). Only the tokens' hashes are kept."""
-    from autograder.serve import command
-
-    try:
-        done = command.issue_tokens(roster=roster, db=db, out=out, rotate=rotate)
-    except command.ServeError as exc:
-        fail(str(exc))
-    if out is None:
-        click.echo(command.tokens_csv(done.issued), nl=False)
-    click.echo(done.describe(out), err=True)
-
-
-@main.command()
-@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="The service's database.")
-@click.option("--csv", "csv_out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Also write the table to this CSV file.")
-def checks(db: Path, csv_out: Path | None) -> None:
-    """How often each student checked each assignment with the service, their last and best
-    score."""
-    from autograder.serve import command
-
-    try:
-        rows = command.report(db=db, csv_out=csv_out)
-    except command.ServeError as exc:
-        fail(str(exc))
-    click.echo(command.table(rows))
 
 
 @main.command(name="list")
@@ -560,3 +312,8 @@ def data() -> None:
         click.echo(f"unreadable to other users now: {len(changed)} of the kit's answers "
                    f"({', '.join(Path(p).name for p in changed[:6])}"
                    f"{', ...' if len(changed) > 6 else ''})")
+
+
+main.add_command(exporting.export)
+for command in (serving.serve, serving.tokens, serving.checks):
+    main.add_command(command)

@@ -187,6 +187,7 @@ def test_feedback_names_every_test_and_shows_every_reason(course: Path, autograd
     for test in graded["tests"]:
         assert test["name"] in summary.replace("&#39;", "'").replace("&quot;", '"')
     assert summary.count('class="test-failed"') == len(graded["tests"])
+    assert ">Comment</a>" not in summary  # nbgrader's own "No response." is no item of its own
     full = (course / "feedback" / "full" / A / f"{A}.html").read_text(encoding="utf-8")
     full_summary = full[full.index('<ol class="autograder-tests">'):full.index("</ol>")]
     assert full_summary.count('class="test-passed"') == len(graded["tests"])

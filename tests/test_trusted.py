@@ -268,3 +268,70 @@ for k in tf.range(tf.shape(shifted)[1]):
 return tf.exp(shifted) / total[:, None]""")
     result = grade_text(tmp_path, "losses", source, select=["tf_softmax"])
     assert result.score == result.max_score == 6, [(t.id, t.output) for t in result.tests]
+
+
+def test_the_evaluator_takes_no_submission(tmp_path: Path):
+    """A process of the role evaluator refuses to load cells or call functions: it only runs
+    graphs."""
+    from autograder.grading.process import StudentError, Worker
+    from autograder.worker.limits import Limits
+
+    worker = Worker(assignment="losses", cells=[], limits=Limits(), mnist_dir=None,
+                    role="evaluator")
+    try:
+        for request in ({"op": "load", "assignment": "losses",
+                         "cells": [{"index": 0, "source": "print('hello')"}]},
+                        {"op": "call", "mode": "plain", "name": "print", "args": [],
+                         "kwargs": {}}):
+            with pytest.raises(StudentError, match="the evaluator does not take"):
+                worker.request(request, 60, what="asking")
+        assert worker.request({"op": "ping"}, 60, what="asking") == "pong"
+    finally:
+        worker.close()
+
+
+def test_a_python_call_in_a_graph_is_refused(tmp_path: Path):
+    body = """
+hidden = tf.nn.relu(tf.matmul(x, weights['hidden1']) + biases['hidden1'])
+out = tf.matmul(hidden, weights['output']) + biases['output']
+return tf.py_function(lambda t: t, [out], tf.float32)"""
+    source = replace_body(solution_source(A), "build_model", body)
+    result = grade_text(tmp_path, A, source, select=["build_model"])
+    assert result.score == 0
+    assert all("PyFunc" in t.output for t in result.tests), [t.output for t in result.tests]
+
+
+EAGER_PATCH = '''
+import numpy as _np
+import autograder.tasks.tf_basics as _t
+
+
+def _made_up_facts(ns, *, function, args):
+    values = [_np.asarray(args[0]) + _np.asarray(args[1]), _np.asarray(args[0]) * _np.asarray(args[1])]
+    return {"outputs": [{"kind": "EagerTensor", "eager": True, "value": v, "variable": False,
+                         "dtype": str(v.dtype), "shape": list(v.shape)} for v in values],
+            "sequence": True}
+
+
+def _made_up_trace(ns, *, function, specs):
+    import tensorflow as tf
+    graph = tf.Graph()
+    with graph.as_default():
+        dtype, shape = specs[0]
+        out = tf.zeros(shape, tf.as_dtype(dtype), name="answer")
+    data = graph.as_graph_def().SerializeToString()
+    return {"graph": _np.frombuffer(data, _np.uint8).copy(), "inputs": ["a:0", "b:0"][:len(specs)],
+            "outputs": [out.name, out.name], "variables": {}}
+
+
+_t.eager_facts = _made_up_facts
+_t.eager_traced = _made_up_trace
+'''
+
+
+def test_a_cell_that_patches_the_eager_drivers_earns_nothing(tmp_path: Path):
+    source = replace_body(solution_source("tf_basics"), "eager_add_and_multiply",
+                          'raise NotImplementedError("not implemented yet")')
+    result = grade_text(tmp_path, "tf_basics", source + "\n# %%\n" + EAGER_PATCH,
+                        select=["eager_add_and_multiply"])
+    assert result.score == 0, [(t.id, t.output) for t in result.tests]

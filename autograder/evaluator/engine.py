@@ -7,8 +7,10 @@ grader, which decides what comes from where: a graph the grader built itself (``
 relayed by the grader and checked here against the allow-list (``ops``) under the policy the
 grader names. Requests (plain data, ``protocol``):
 
-``evaluate``  one graph, run once: ``{graph, feeds, fetches, init}`` -> the values, and each
-              fetched tensor's dtype and static shape as the imported graph has them
+``evaluate``  one graph, run once: ``{graph, feeds, fetches, init, variables}`` -> the values,
+              and each fetched tensor's dtype and static shape as the imported graph has them;
+              ``variables`` (``{placeholder: value}``) puts a variable of the grader's, at that
+              value, where a traced function's graph has a placeholder for one it made
 ``open``      a session on a graph: ``{graph, check}`` -> ``{"session": id, "nodes": [...]}``
 ``extend``    new nodes of a student's graph: ``{session, graph, policy, only}``: the nodes
               ``only`` needs (all when empty) that the session's graph lacks are checked and
@@ -73,14 +75,22 @@ class Session:
     A graph of the grader's comes as a ``MetaGraphDef``, so that its variables are variables
     here too (the optimizer needs them); a student's as a plain ``GraphDef``."""
 
-    def __init__(self, graph_def: Any = None, meta: Any = None):
+    def __init__(self, graph_def: Any = None, meta: Any = None,
+                 variables: dict[str, Any] | None = None):
         tf = tensorflow()
         self.graph = tf.Graph()
         with self.graph.as_default():
             if meta is not None:
                 tf.compat.v1.train.import_meta_graph(meta)
             else:
-                tf.compat.v1.import_graph_def(graph_def, name="")
+                mapping = {}
+                for k, (placeholder, value) in enumerate(sorted((variables or {}).items())):
+                    made = tf.Variable(np.asarray(value), name=f"evaluator_variable_{k}")
+                    mapping[placeholder if ":" in placeholder else f"{placeholder}:0"] = \
+                        made.handle
+                tf.compat.v1.import_graph_def(graph_def, input_map=mapping or None, name="")
+                self.made_init = (tf.compat.v1.global_variables_initializer().name
+                                  if mapping else None)
         self.session = tf.compat.v1.Session(graph=self.graph, config=session_config())
         self.aliases: dict[str, str] = {}
         self._reads: dict[str, Any] = {}
@@ -299,13 +309,16 @@ class Engine:
             ops.check(graph_def, ops.GRAPH)
         except ops.Refused as exc:
             raise _refused(exc) from None
+        variables = request.get("variables") or {}
         try:
-            session = Session(graph_def)
+            session = Session(graph_def, variables=dict(variables))
         except Exception as exc:
             raise CallFailed("exception", f"the graph cannot be imported: {describe(exc)}") \
                 from None
         try:
             fetches = [str(f) for f in request["fetches"]]
+            if getattr(session, "made_init", None):  # the grader's variables, at its values
+                session.run([session.made_init], {})
             if request.get("init"):
                 session.run([str(request["init"])], {})
             values = session.run(fetches, dict(request.get("feeds", {}))) if fetches else []

@@ -57,10 +57,11 @@ class Evaluator:
             raise self.budget.explain(exc) from None
 
     def evaluate(self, *, graph: np.ndarray, feeds: dict[str, np.ndarray], fetches: list[str],
-                 init: str | None) -> dict[str, Any]:
-        """Run a student's graph once: ``{"values", "facts", "ops"}``."""
+                 init: str | None, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run a student's graph once: ``{"values", "facts", "ops"}``; ``variables`` see
+        ``autograder.evaluator.engine``."""
         answer = self.ask({"op": "evaluate", "graph": graph, "feeds": feeds, "fetches": fetches,
-                           "init": init})
+                           "init": init, "variables": variables or {}})
         if not isinstance(answer, dict) or len(answer.get("values", [])) != len(fetches):
             raise StudentError("crash", "the evaluator's answer is unusable")
         return answer

@@ -15,6 +15,7 @@ answers it, and the worker goes on.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -163,6 +164,17 @@ def _check_load_report(report: Any) -> dict[str, Any]:
     return {"notes": notes, "defined": [clean(d, 100) for d in report["defined"][:1000]]}
 
 
+F_SETPIPE_SZ = 1031
+PIPE_BYTES = 1 << 20  # a batch of images (50 x 784 floats, 157 KB) crosses in one write
+
+
+def _widen(fd: int) -> None:
+    """Let a pipe hold a whole message of a session's run (the default holds 64 KB, so a batch
+    would cross in pieces, each a wake-up of the other side); where the system refuses, as is."""
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_BYTES)
+
+
 class Worker:
     """One sandboxed worker process running one submission (see ``autograder.worker.sandbox``)."""
 
@@ -186,6 +198,8 @@ class Worker:
         self.home = Path(tempfile.mkdtemp(prefix="autograder-worker-"))
         to_worker_r, self._to_worker = os.pipe()
         self._from_worker, from_worker_w = os.pipe()
+        for fd in (self._to_worker, from_worker_w):
+            _widen(fd)
         self._status, status_w = os.pipe()
         lifeline_r, self._lifeline = os.pipe()  # closing our end ends the worker's whole tree
         env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}

@@ -9,8 +9,9 @@ shapes) and the name of each tensor the student's function returned (``outputs``
 (``autograder.grading.graphs``), and the evaluator (``autograder.evaluator``) runs it on the
 grader's inputs, which this process never sees. ``run_in_session`` and ``run_counter`` get
 sessions that run on the evaluator. The inputs the task makes are named ``a`` and ``b`` in the
-graph. No expected value lives here; eager results (``eager_facts``) are the one exception to
-"the evaluator computes": their values are this process's account (see docs/validity.md).
+graph. No expected value lives here. Eager functions are traced into a graph too
+(``eager_traced``); only the facts of their eager results (``eager_facts``: an eager tensor, a
+``tf.Variable``) are this process's account, never their values (see docs/validity.md).
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from autograder.worker import remote
-from autograder.worker.harness import CallFailed, invoke, resolve, tensorflow
+from autograder.worker.harness import CallFailed, describe, invoke, resolve, tensorflow
 
 TASKS = ("constants_graph", "operations_graph", "session_result", "counter_graph",
-         "run_counter_result", "placeholder_graph", "eager_facts")
+         "run_counter_result", "placeholder_graph", "eager_facts", "eager_traced")
 EAGER_FUNCTIONS = ("eager_add_and_multiply", "eager_counter")
 
 
@@ -225,3 +226,49 @@ def eager_facts(ns: dict[str, Any], *, function: str, args: list[Any]) -> dict[s
             facts["value"] = np.asarray(item)
         outputs.append(facts)
     return {"outputs": outputs, "sequence": isinstance(out, (tuple, list))}
+
+
+def eager_traced(ns: dict[str, Any], *, function: str, specs: list[Any]) -> dict[str, Any]:
+    """An eager-style function traced into a graph (as ``tf.compat.v1.wrap_function`` traces, but
+    with ``tf.function``'s automatic control dependencies, so that its state changes keep their
+    order: ``v.assign(v + 1)`` three times counts to 3), for the evaluator to run: tensor
+    arguments become placeholders of the dtypes and shapes ``specs`` gives (``[dtype, shape]``;
+    their values stay with the grader), other arguments are passed as they are.
+
+    Returns ``{"graph", "inputs", "outputs", "variables"}``: the placeholders' names in order,
+    the results' names, and for each variable the function made, the placeholder that stands for
+    it in the graph and the value it was made with (the grader puts a variable of its own there,
+    at that value: a counter made at 5 counts from 5).
+    """
+    if function not in EAGER_FUNCTIONS:
+        raise CallFailed("missing", f"no eager function {function!r} in tf_basics")
+    tf = tensorflow()
+    fn = resolve(ns, function)
+    signature = [tf.TensorSpec(spec[1], tf.as_dtype(spec[0])) for spec in specs
+                 if isinstance(spec, list)]
+    fixed = [None if isinstance(spec, list) else spec for spec in specs]
+
+    def call(*tensors: Any) -> Any:
+        given = iter(tensors)
+        return invoke(fn, function, *(next(given) if f is None else f for f in fixed))
+
+    from tensorflow.python.eager import wrap_function
+    from tensorflow.python.framework import func_graph
+
+    holder = wrap_function.VariableHolder(call)  # the variables the function makes, eagerly
+    try:
+        graph = func_graph.func_graph_from_py_func(
+            f"traced_{function}", holder, args=None, kwargs=None, signature=signature,
+            add_control_dependencies=True, collections={})
+    except CallFailed:
+        raise
+    except Exception as exc:  # code that needs values, not tensors (.numpy() on an argument)
+        raise CallFailed("exception", f"{function} cannot be traced into a graph "
+                         f"({describe(exc)}): use TensorFlow operations on its arguments") \
+            from None
+    handles = {id(v.handle): v for v in holder.variables.values()}
+    variables = {internal.name: np.asarray(handles[id(external)].numpy())
+                 for external, internal in graph.captures if id(external) in handles}
+    return {"graph": _graph_bytes(graph),
+            "inputs": [t.name for t in graph.inputs if t.name not in variables],
+            "outputs": [t.name for t in graph.outputs], "variables": variables}
