@@ -85,7 +85,12 @@ def submissions(release_notebook: Path, count: int,
                 assignment: str = A) -> dict[str, tuple[str, Any]]:
     """``{student: (kind, notebook)}`` for ``count`` students."""
     release = nbformat.read(release_notebook, 4)
-    known = list(bugs(assignment))
+    # only bugs in the student's own cells: nbgrader restores the given (read-only) ones before
+    # it grades, a deliberate difference to `autograder grade` (docs/instructors-nbgrader.md)
+    solved = _solved(release, assignment)
+    written = [c.source for c in solved.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    known = [bug for bug, (old, _) in bugs(assignment).items()
+             if any(old in source for source in written)]
     out = {}
     for i in range(count):
         kind = KINDS[i % len(KINDS)]
