@@ -31,9 +31,9 @@ def in_template() -> None:
     """Run this command in a fork of the warm template and exit as it does (once per command:
     TensorFlow is imported by the template only; see autograder/worker/zygote.py). Where there
     is no template, return and let the command run here."""
-    from autograder.worker import zygote
+    from autograder.worker import template
 
-    code = zygote.delegate("autograder.cli:main", [sys.argv[1:]])
+    code = template.delegate("autograder.cli:main", [sys.argv[1:]])
     if code is not None:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
@@ -59,13 +59,13 @@ def main() -> None:
 def grade(assignment: str, path: Path, json_out: Path | None, html_out: Path | None,
           call_timeout: float | None) -> None:
     """Grade one submission (a .ipynb, a .py, or a folder holding one) for ASSIGNMENT."""
-    from autograder.worker import zygote
+    from autograder.worker import template
 
     try:
         manifest.get(assignment)  # a mistyped name is said at once, before anything starts
     except manifest.UnknownAssignment as exc:
         fail(str(exc))
-    zygote.start()  # TensorFlow's import begins; what cannot be graded is said meanwhile
+    template.start()  # TensorFlow's import begins; what cannot be graded is said meanwhile
     from autograder.grading.hidden import SecretError, course_secret
     from autograder.submission.load import SubmissionError, load
 
@@ -73,11 +73,12 @@ def grade(assignment: str, path: Path, json_out: Path | None, html_out: Path | N
         load(path, assignment)
         course_secret()
     except (SubmissionError, SecretError) as exc:
-        zygote.discard()
+        template.discard()
         fail(str(exc))
     in_template()
     from dataclasses import replace
 
+    from autograder.grading.proxy import SandboxRefused
     from autograder.grading.report import print_report
     from autograder.grading.run import SuiteMissing, exit_without_teardown
     from autograder.grading.run import grade as run_grade
@@ -91,6 +92,8 @@ def grade(assignment: str, path: Path, json_out: Path | None, html_out: Path | N
                                limits=limits, progress=progress, figures=html_out is not None)
     except (manifest.UnknownAssignment, SubmissionError, SecretError, SuiteMissing) as exc:
         fail(str(exc))
+    except SandboxRefused as exc:  # the machine cannot grade safely: no grade, status 3
+        fail(str(exc), code=3)
     except OSError as exc:
         fail(f"{exc.filename or json_out}: {exc.strerror}")
     if html_out is not None:
@@ -227,27 +230,32 @@ def similarity(assignment: str, folder: Path, out: Path | None, threshold: float
 def gradescope_run(assignment: str, root: Path) -> None:
     """Grade the submission in ROOT/submission/ and write ROOT/results/results.json (what the
     package's run_autograder runs on Gradescope)."""
-    from autograder.worker import zygote
+    from autograder.worker import template
 
     try:
         manifest.get(assignment)
     except manifest.UnknownAssignment as exc:
         fail(str(exc))
-    zygote.start()  # TensorFlow's import begins; what cannot be graded is answered meanwhile
+    template.start()  # TensorFlow's import begins; what cannot be graded is answered meanwhile
     from autograder.export import runner
 
     try:
         results = runner.check(assignment=assignment, root=root)
         if results is not None:
-            zygote.discard()
+            template.discard()
         else:
             in_template()
             results = runner.run(assignment=assignment, root=root)
     except OSError as exc:
-        zygote.discard()
+        template.discard()
         fail(f"{exc.filename or root}: {exc.strerror}")
     click.echo(f"{results['score']:g} / {results['max_score']:g}")
+    from autograder.grading import isolation
     from autograder.grading.run import exit_without_teardown
+
+    line = isolation.warning(results.get("extra_data", {}).get("isolation", {}))
+    if line:  # Gradescope shows this output to instructors only (stdout_visibility hidden)
+        click.echo(f"autograder: warning: {line}")
 
     exit_without_teardown(0)
 
@@ -288,7 +296,10 @@ def generate(assignments: tuple[str, ...], root: Path, check: bool) -> None:
 
 @main.command()
 def data() -> None:
-    """Fetch MNIST into its cache (verified by sha256), test labels too, and say where it is."""
+    """Fetch MNIST into its cache (verified by sha256), test labels too, and say where it is;
+    make the kit's answers unreadable to other users (see docs/threat-model.md)."""
+    from autograder.grading.process import grader_data
+    from autograder.worker import floor
     from coursekit.data import mnist
 
     try:
@@ -296,6 +307,11 @@ def data() -> None:
     except mnist.MnistUnavailable as exc:
         fail(str(exc))
     click.echo(f"MNIST is ready in {directory}")
+    changed = floor.protect(floor.answers(grader_data(), outside=False))
+    if changed:
+        click.echo(f"unreadable to other users now: {len(changed)} of the kit's answers "
+                   f"({', '.join(Path(p).name for p in changed[:6])}"
+                   f"{', ...' if len(changed) > 6 else ''})")
 
 
 main.add_command(exporting.export)

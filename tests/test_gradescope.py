@@ -90,6 +90,11 @@ def test_the_zip_holds_what_gradescope_needs(package: Path):
         assert hashlib.sha256((source / "mnist" / name).read_bytes()).hexdigest() == digest
     assert (source / "secret").read_bytes().strip() == course_secret()
     assert (source / "secret").stat().st_mode & 0o077 == 0
+    run = (source / "run_autograder").read_text()
+    # the console script, not `python -m` (no folder named autograder can shadow the kit), and
+    # the package named as something no worker may read
+    assert 'exec "$VENV/bin/autograder" gradescope-run' in run
+    assert 'export AUTOGRADER_HIDE="$ROOT/source"' in run
 
 
 def test_setup_installs_the_kit_and_mnist_from_the_zip(package: Path, tmp_path: Path):
@@ -103,7 +108,12 @@ def test_setup_installs_the_kit_and_mnist_from_the_zip(package: Path, tmp_path: 
     assert f"+ python3 -m venv {tmp_path / 'v'}" in said
     assert f"-m pip install --quiet {wheel}" in said
     assert f"+ cp {package / 'source' / 'mnist'}/" in said and f"{tmp_path / 'm'}/" in said
-    assert f"AUTOGRADER_MNIST_SOURCES= {tmp_path / 'v'}/bin/autograder data" in said
+    # workers run as uids of their own: the package (the wheel with the masters, the secret,
+    # the test labels) and, by `autograder data`, the installed suites and masters, MNIST's
+    # test labels and the secret are made unreadable to them (tests/test_containment.py)
+    assert f"+ chmod -R go-rwx {package / 'source'}\n" in said
+    assert (f"AUTOGRADER_MNIST_SOURCES= AUTOGRADER_SECRET_FILE={package / 'source' / 'secret'} "
+            f"{tmp_path / 'v'}/bin/autograder data") in said
 
 
 def test_the_reference_earns_everything_and_a_leaderboard_entry(package: Path):

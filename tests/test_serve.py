@@ -9,6 +9,7 @@ import concurrent.futures
 import csv
 import json
 import multiprocessing
+import os
 import signal
 import sqlite3
 import subprocess
@@ -490,6 +491,8 @@ def test_a_new_database_is_made_race_free(tmp_path: Path, monkeypatch: pytest.Mo
         assert db.execute("SELECT COUNT(*) FROM tokens").fetchone()[0] == 8
         db.close()
         assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".new")] == []
+        # the class's grades and token hashes: the grader's alone (not a worker's uid's)
+        assert os.stat(path).st_mode & 0o077 == 0
 
 
 class _DyingGraders:

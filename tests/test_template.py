@@ -19,7 +19,7 @@ from util import ROOT
 from autograder.grading import hidden
 from autograder.grading.proxy import StudentError, StudentProxy
 from autograder.grading.run import SUITES
-from autograder.worker import zygote
+from autograder.worker import template as warm
 from autograder.worker.limits import Limits
 from coursekit.data import mnist
 
@@ -31,7 +31,7 @@ MASTERS = ROOT / "autograder" / "masters"
 def template(monkeypatch):
     """A template of its own, started with a course secret in the grader's environment."""
     monkeypatch.setenv(hidden.ENV_SECRET, "sEcReT-the-template-must-never-hold-7c1f")
-    started = zygote.Template()
+    started = warm.Template()
     yield started
     started.close()
 
@@ -239,7 +239,7 @@ def test_a_worker_collects_its_own_garbage_but_never_walks_the_templates_objects
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox (pid namespaces) needs root here")
 def test_a_worker_cannot_reach_the_template_or_the_next_worker(tmp_path):
-    template = zygote.shared()
+    template = warm.shared()
     assert template is not None
     neighbour = student(tmp_path, ANSWER, "neighbour")  # started ahead, as batch does
     attacker = student(tmp_path, ATTACK_NEIGHBOURS, "attacker")
@@ -250,7 +250,7 @@ def test_a_worker_cannot_reach_the_template_or_the_next_worker(tmp_path):
         assert seen["parent"] == 1 and len(seen["pids"]) <= 3, seen["pids"]
         assert not any(f.startswith("socket:") for f in seen["fds"]), seen["fds"]
         assert neighbour.call("observe")["alive"] is True  # still there, still answering
-        assert template.alive and zygote.shared() is template
+        assert template.alive and warm.shared() is template
         os.kill(template.process.pid, 0)
         later = student(tmp_path, ANSWER, "later")
         try:
@@ -276,9 +276,9 @@ zygote.serve(sock)
 
 def test_a_template_whose_threads_started_refuses_and_workers_start_afresh(tmp_path, capfd,
                                                                             monkeypatch):
-    refusing = zygote.Template(command=[sys.executable, "-c", REFUSING])
-    with pytest.raises(zygote.Unavailable, match="thread pools have started"):
-        student_fds = {name: os.open(os.devnull, os.O_RDWR) for name in zygote.FDS if name != "exit"}
+    refusing = warm.Template(command=[sys.executable, "-c", REFUSING])
+    with pytest.raises(warm.Unavailable, match="thread pools have started"):
+        student_fds = {name: os.open(os.devnull, os.O_RDWR) for name in warm.FDS if name != "exit"}
         try:
             refusing.spawn(config={}, env={}, cwd="/", fds=student_fds)
         finally:
@@ -286,14 +286,14 @@ def test_a_template_whose_threads_started_refuses_and_workers_start_afresh(tmp_p
                 os.close(fd)
     assert refusing.process.wait(timeout=10) != 0  # it ended instead of forking
     # A grader whose template refuses says so once, and grades with workers started afresh.
-    monkeypatch.setattr(zygote, "_shared", {os.getpid(): zygote.Template(
+    monkeypatch.setattr(warm, "_shared", {os.getpid(): warm.Template(
         command=[sys.executable, "-c", REFUSING])})
-    monkeypatch.setattr(zygote, "_refused", [])
+    monkeypatch.setattr(warm, "_refused", [])
     capfd.readouterr()
     fallback = student(tmp_path, ANSWER, "fallback")
     try:
         assert fallback.call("observe")["alive"] is True
-        assert not isinstance(fallback.workers[0].process, zygote.Launched)
+        assert not isinstance(fallback.workers[0].process, warm.Launched)
     finally:
         fallback.close()
     err = capfd.readouterr().err
@@ -305,13 +305,26 @@ def assert_a_forked_worker_answers(tmp_path: Path) -> None:
     again = student(tmp_path, ANSWER, "again")
     try:
         assert again.call("observe")["alive"] is True
-        assert isinstance(again.workers[0].process, zygote.Launched)
+        assert isinstance(again.workers[0].process, warm.Launched)
     finally:
         again.close()
 
 
+def test_a_folder_named_autograder_where_the_template_starts_is_not_the_kit(tmp_path,
+                                                                            monkeypatch):
+    """Gradescope's /autograder is such a folder in the folder the template starts in; with
+    an editable install, the kit's modules were then looked for in it and every grade failed."""
+    shadow = tmp_path / "cwd"
+    (shadow / "autograder" / "submission").mkdir(parents=True)
+    (shadow / "autograder" / "worker.py").write_text("raise SystemExit('the wrong kit')\n")
+    monkeypatch.setattr(warm, "_shared", {os.getpid(): warm.Template(cwd=str(shadow))})
+    monkeypatch.setattr(warm, "_refused", [])
+    assert_a_forked_worker_answers(tmp_path)
+    assert not warm._refused
+
+
 def test_a_killed_template_is_replaced(tmp_path):
-    template = zygote.shared()
+    template = warm.shared()
     assert template is not None
     os.kill(template.process.pid, signal.SIGKILL)
     template.process.wait(timeout=10)
@@ -319,37 +332,37 @@ def test_a_killed_template_is_replaced(tmp_path):
     while template.alive and time.monotonic() < deadline:
         time.sleep(0.05)
     assert_a_forked_worker_answers(tmp_path)
-    assert zygote.shared() is not template
+    assert warm.shared() is not template
 
 
 def test_an_unused_template_ends_and_the_next_worker_comes_from_another(tmp_path, monkeypatch):
     """A grader in a long-lived process (nbgrader in a Jupyter server) holds no idle template:
     one unused for AUTOGRADER_TEMPLATE_IDLE seconds ends, and the next worker starts another.
     A request that meets the ended one is no refusal (no warning, templates still used)."""
-    monkeypatch.setenv(zygote.ENV_IDLE, "1")
-    monkeypatch.setattr(zygote, "_shared", {})
-    monkeypatch.setattr(zygote, "_refused", [])
-    first = zygote.shared()
+    monkeypatch.setenv(warm.ENV_IDLE, "1")
+    monkeypatch.setattr(warm, "_shared", {})
+    monkeypatch.setattr(warm, "_refused", [])
+    first = warm.shared()
     assert first is not None
-    assert first.process.wait(timeout=30) == zygote.IDLE_EXIT
-    with pytest.raises(zygote.Unavailable) as raced:  # a request sent as it was ending
+    assert first.process.wait(timeout=30) == warm.IDLE_EXIT
+    with pytest.raises(warm.Unavailable) as raced:  # a request sent as it was ending
         first.fork_delegate("time:sleep", [0])
     assert raced.value.idle
-    zygote.refuse(raced.value)
-    assert not zygote._refused
+    warm.refuse(raced.value)
+    assert not warm._refused
     assert_a_forked_worker_answers(tmp_path)
-    assert zygote.shared() is not first and not zygote._refused
+    assert warm.shared() is not first and not warm._refused
 
 
 def test_a_template_does_not_end_while_a_fork_of_it_runs(monkeypatch):
-    monkeypatch.setenv(zygote.ENV_IDLE, "2")
-    template = zygote.Template()
+    monkeypatch.setenv(warm.ENV_IDLE, "2")
+    template = warm.Template()
     try:
         fork = template.fork_delegate("time:sleep", [4])  # longer than the idle time
         assert fork.wait(timeout=60) == 0
         fork.close()
         assert template.process.poll() is None  # it counts from the fork's end
-        assert template.process.wait(timeout=30) == zygote.IDLE_EXIT
+        assert template.process.wait(timeout=30) == warm.IDLE_EXIT
     finally:
         template.close()
 
@@ -360,19 +373,19 @@ def test_worker_errors_are_still_reported_from_a_fork(tmp_path):
     try:
         with pytest.raises(StudentError, match="segmentation fault"):
             crashing.call("observe")
-        assert isinstance(crashing.workers[0].process, zygote.Launched)
+        assert isinstance(crashing.workers[0].process, warm.Launched)
     finally:
         crashing.close()
 
 
 DELEGATING = """
 import os, sys
-from autograder.worker import zygote
+from autograder.worker import template as warm
 sys.path.insert(0, {tests!r})
 import test_template
 
-code = zygote.delegate("test_template:delegated_here", [sys.argv[1]])
-template = zygote.shared()
+code = warm.delegate("test_template:delegated_here", [sys.argv[1]])
+template = warm.shared()
 memory = test_template.memory_of(template.process.pid)
 print("P imported TensorFlow:", "tensorflow" in sys.modules)
 print("P's pid:", os.getpid(), "template:", template.process.pid)
@@ -385,7 +398,7 @@ def delegated_here(how: str) -> None:
     """Run in a delegate by ``DELEGATING``: say where it runs and what it holds, then end."""
     print("D's parent:", os.getppid(), "D imported TensorFlow:", "tensorflow" in sys.modules)
     print("D's folder:", os.getcwd(), "secret:", os.environ.get("AUTOGRADER_SECRET"), flush=True)
-    print("D's workers come from the template:", zygote.shared().process is None, flush=True)
+    print("D's workers come from the template:", warm.shared().process is None, flush=True)
     if how == "exit":
         sys.exit(3)
     if how == "signal":
@@ -451,19 +464,19 @@ def test_nbgrader_grades_each_notebook_in_a_fork_of_one_template(monkeypatch):
 def test_a_template_started_early_is_ended_when_there_is_nothing_to_grade(monkeypatch):
     """`autograder grade` starts the template first and checks its input meanwhile; input it
     cannot grade ends the template at once, not after TensorFlow's import."""
-    monkeypatch.setattr(zygote, "_shared", {})
-    monkeypatch.setattr(zygote, "_refused", [])
-    zygote.start()
-    template = zygote._shared[os.getpid()]
+    monkeypatch.setattr(warm, "_shared", {})
+    monkeypatch.setattr(warm, "_refused", [])
+    warm.start()
+    template = warm._shared[os.getpid()]
     assert template.process is not None and template.process.poll() is None  # importing
-    zygote.discard()
-    assert template.process.poll() is not None and os.getpid() not in zygote._shared
+    warm.discard()
+    assert template.process.poll() is not None and os.getpid() not in warm._shared
 
 
 def test_a_system_that_cannot_pass_descriptors_has_no_template_and_says_so(monkeypatch, capfd):
-    monkeypatch.setattr(zygote, "_shared", {})
-    monkeypatch.setattr(zygote, "_refused", [])
-    monkeypatch.delattr(zygote.socket, "send_fds")
-    zygote.start()  # `autograder grade` goes on, and its workers start afresh
-    assert zygote.shared() is None
+    monkeypatch.setattr(warm, "_shared", {})
+    monkeypatch.setattr(warm, "_refused", [])
+    monkeypatch.delattr(warm.socket, "send_fds")
+    warm.start()  # `autograder grade` goes on, and its workers start afresh
+    assert warm.shared() is None
     assert "cannot pass descriptors" in capfd.readouterr().err

@@ -27,6 +27,7 @@ from autograder.batch.fingerprint import content_key, listing_key
 from autograder.batch.gradebook import Gradebook
 from autograder.batch.jobs import FAILED, GRADED, INVALID, Job, Outcome, invalid
 from autograder.batch.progress import Display
+from autograder.grading import isolation
 from autograder.grading.hidden import SecretError, course_secret, secret_id
 from autograder.report import dashboard
 from autograder.submission.load import SubmissionError, find_notebook, load
@@ -55,6 +56,8 @@ class Summary:
     csv: Path | None = None
     dashboard: Path | None = None
     dashboard_error: str = ""
+    weaker: int = 0  # grades whose isolation was weaker than full (grading/isolation.py)
+    weaker_line: str = ""  # the first of them, in a line
 
     def describe(self) -> str:
         """What the batch did, for a terminal: the names of skipped files are printed inert."""
@@ -71,6 +74,8 @@ class Summary:
         text += f"\ngradebook: {self.gradebook}\nCSV: {self.csv}"
         if self.dashboard is not None:
             text += f"\ndashboard: {self.dashboard}"
+        if self.weaker:
+            text += f"\n{self.weaker} of the grades ran with {self.weaker_line}"
         if self.dashboard_error:
             text += f"\nthe dashboard could not be written ({self.dashboard_error}); the grades are"\
                     " saved: `autograder report` makes it again"
@@ -143,6 +148,10 @@ def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT, workers: int
 
     def record(outcome: Outcome, instant: bool = False) -> None:
         book.record(outcome)
+        line = isolation.warning(outcome.results.get("extra_data", {}).get("isolation", {}))
+        if line:
+            summary.weaker += 1
+            summary.weaker_line = summary.weaker_line or line
         setattr(summary, counts[outcome.status], getattr(summary, counts[outcome.status]) + 1)
         display.update(outcome, instant=instant)
 

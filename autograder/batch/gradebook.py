@@ -82,10 +82,9 @@ def _statements() -> list[str]:
 def _create(path: Path) -> None:
     """Make ``path`` whole under a temporary name, then link it into place (never over a file
     another process made meanwhile)."""
+    # mkstemp's 0600: the class's grades, checks and token hashes are for the grader alone (a
+    # worker's uid, where namespaces and Landlock are refused, must not read another's grade)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)  # as a file made in place would be, not mkstemp's 0600
     os.close(fd)
     try:
         db = sqlite3.connect(tmp)

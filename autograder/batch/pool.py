@@ -31,7 +31,7 @@ from typing import Any
 
 from autograder.batch.jobs import Job, Outcome, Prepared, failed, grade_prepared
 from autograder.grading.run import exit_without_teardown
-from autograder.worker import zygote
+from autograder.worker import template
 
 _CONTEXT = multiprocessing.get_context("spawn")
 
@@ -104,7 +104,7 @@ def serve(conn: Connection, log: Path | None = None, parent: int = 0) -> None:
     """The grader process: ask for a job, start the next one's worker, grade, report, repeat.
 
     ``parent`` is the coordinator's pid, to die with it; 0 in a fork of the warm template,
-    which ends with the coordinator by itself (see ``zygote.Delegate``)."""
+    which ends with the coordinator by itself (see ``template.Delegate``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the coordinator, which stops us
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `finally` below closes the workers
     if parent and sys.platform.startswith("linux"):
@@ -143,7 +143,7 @@ def _start(child: Connection, log: Path | None) -> Any:
     """A grader process serving ``child``: a fork of the warm template where there is one (it
     has imported TensorFlow already, and its pages are shared with the workers), otherwise a
     fresh Python process."""
-    forked = zygote.fork_delegate("autograder.batch.pool:serve_forked",
+    forked = template.fork_delegate("autograder.batch.pool:serve_forked",
                                   [str(log) if log else None], extras=(child.fileno(),))
     if forked is not None:
         return forked
@@ -167,7 +167,7 @@ class _Grader:
         if self.process.is_alive():
             self.process.kill()
             self.process.join(timeout)
-        if isinstance(self.process, zygote.Delegate):
+        if isinstance(self.process, template.Delegate):
             self.process.close()
         self.conn.close()
 

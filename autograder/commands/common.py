@@ -10,12 +10,13 @@ from collections.abc import Callable, Iterator
 import click
 
 
-def fail(message: str) -> None:
-    """One line on stderr, and exit 2; the message may quote a file's name: printed inert."""
+def fail(message: str, code: int = 2) -> None:
+    """One line on stderr, and exit 2 (or ``code``); the message may quote a file's name:
+    printed inert."""
     from autograder.text import for_terminal
 
     click.echo(f"autograder: error: {for_terminal(message)}", err=True)
-    sys.exit(2)
+    sys.exit(code)
 
 
 @contextlib.contextmanager

@@ -9,7 +9,9 @@ student's files are in ``/autograder/submission/`` and the results go to
 =====================  ===========================================================================
 ``setup.sh``           installs Python's venv module, the kit from the wheel below (TensorFlow's CPU
                        build comes from the package index as its dependency) and MNIST from the
-                       four files below, checked by sha256: nothing is downloaded at grading time
+                       four files below, checked by sha256: nothing is downloaded at grading time;
+                       then makes the package, the kit's suites and masters, the secret and the
+                       test labels unreadable to other users (workers run as uids of their own)
 ``run_autograder``     ``autograder gradescope-run <assignment>``: finds the submission, grades it
                        with the kit's worker and sandbox, writes ``results.json``
 ``wheels/*.whl``       the kit, built from this checkout
@@ -66,8 +68,11 @@ run "$VENV/bin/python" -m pip install --quiet --upgrade pip
 run "$VENV/bin/python" -m pip install --quiet "$SOURCE"/wheels/{wheel}
 run mkdir -p "$MNIST"
 run cp "$SOURCE"/mnist/* "$MNIST"/
-run chmod 600 "$SOURCE/secret"
-run env AUTOGRADER_MNIST_DIR="$MNIST" AUTOGRADER_MNIST_SOURCES= "$VENV/bin/autograder" data
+# Workers run under uids of their own: nothing of the answers may be readable by other users
+# (the wheel holds the masters and suites; the secret; MNIST's test labels), Python may.
+run chmod -R go-rwx "$SOURCE"
+run env AUTOGRADER_MNIST_DIR="$MNIST" AUTOGRADER_MNIST_SOURCES= \
+    AUTOGRADER_SECRET_FILE="$SOURCE/secret" "$VENV/bin/autograder" data
 """
 
 RUN = r"""#!/usr/bin/env bash
@@ -77,8 +82,9 @@ VENV="${{AUTOGRADER_VENV:-/opt/autograder/venv}}"
 export AUTOGRADER_MNIST_DIR="${{AUTOGRADER_MNIST_DIR:-/opt/autograder/mnist}}"
 export AUTOGRADER_MNIST_SOURCES=  # MNIST is in the image: never download
 export AUTOGRADER_SECRET_FILE="$ROOT/source/secret"
+export AUTOGRADER_HIDE="$ROOT/source"  # no worker may read the package (see worker/floor.py)
 export TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0
-exec "$VENV/bin/python" -m autograder gradescope-run {assignment} --root "$ROOT"
+exec "$VENV/bin/autograder" gradescope-run {assignment} --root "$ROOT"
 """
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from autograder.evaluator import ops
-from autograder.grading.process import StudentError, Worker
+from autograder.grading.process import Budget, SandboxRefused, StudentError, Worker
 from autograder.worker.limits import Limits
 
 
@@ -28,6 +28,8 @@ class Evaluator:
 
     def __init__(self, limits: Limits):
         self.limits = limits
+        self.budget = Budget(limits.wall_seconds)  # the evaluator's own, as a worker's
+        self.refusal: SandboxRefused | None = None
         self._worker: Worker | None = None
 
     def _process(self) -> Worker:
@@ -35,7 +37,8 @@ class Evaluator:
             if self._worker is not None:
                 self._worker.close()
             self._worker = Worker(assignment="", cells=[], limits=self.limits, mnist_dir=None,
-                                  role="evaluator")
+                                  role="evaluator",
+                                  wall_seconds=self.budget.bound(self.limits.wall_seconds))
         return self._worker
 
     def start(self) -> None:
@@ -43,9 +46,15 @@ class Evaluator:
         self._process()
 
     def ask(self, request: dict[str, Any], timeout: float | None = None) -> Any:
-        return self._process().request({"op": "evaluator", "request": request},
-                                       timeout or self.limits.call_timeout,
-                                       what="running the submission's graph")
+        try:
+            return self._process().request({"op": "evaluator", "request": request},
+                                           self.budget.bound(timeout or self.limits.call_timeout),
+                                           what="running the submission's graph")
+        except SandboxRefused as exc:
+            self.refusal = exc
+            raise
+        except StudentError as exc:
+            raise self.budget.explain(exc) from None
 
     def evaluate(self, *, graph: np.ndarray, feeds: dict[str, np.ndarray], fetches: list[str],
                  init: str | None, variables: dict[str, Any] | None = None) -> dict[str, Any]:

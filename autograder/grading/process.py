@@ -32,7 +32,7 @@ from typing import Any
 
 from autograder.grading import kept
 from autograder.grading.hidden import secret_path
-from autograder.worker import protocol, sandbox, zygote
+from autograder.worker import floor, protocol, sandbox, template
 from autograder.worker.limits import Limits
 from coursekit.data import mnist
 
@@ -56,6 +56,46 @@ class StudentError(Exception):
     def __init__(self, kind: str, message: str):
         super().__init__(message)
         self.kind = kind
+
+
+class SandboxRefused(RuntimeError):
+    """The sandbox could not hold its floor (``autograder/worker/floor.py``): student code would
+    have run as root, or could have read the answers. Nothing is graded; the message says why
+    and what the machine needs."""
+
+
+class Budget:
+    """A submission's wall-clock time over all its workers (``Limits.wall_seconds``), counted
+    from the first worker's start: each worker is killed when it is spent, and none starts
+    after."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.start: float | None = None
+
+    def left(self) -> float:
+        if self.start is None:
+            self.start = time.monotonic()
+        return self.seconds - (time.monotonic() - self.start)
+
+    @property
+    def spent(self) -> bool:
+        return self.start is not None and self.left() <= 0.5
+
+    def error(self) -> StudentError:
+        return StudentError("timeout", f"the submission used up its {self.seconds:g} s of "
+                            "wall-clock time, so the grader stopped it")
+
+    def bound(self, timeout: float) -> float:
+        """``timeout``, or less: what is left of the budget; raises once it is spent."""
+        left = self.left()
+        if left <= 0.5:
+            raise self.error()
+        return min(timeout, left)
+
+    def explain(self, exc: StudentError) -> StudentError:
+        """The budget's error for a worker that timed out or died because it was spent."""
+        return self.error() if exc.kind in ("timeout", "crash") and self.spent else exc
 
 
 class CappedLog:
@@ -83,6 +123,15 @@ class CappedLog:
         raw = (bytes(self.head).decode("utf-8", "replace") + middle
                + bytes(self.tail).decode("utf-8", "replace"))
         return clean(raw, limit=self.cap + 200)
+
+
+def grader_data() -> list[str]:
+    """The grader's own data no worker may read: the MNIST cache (with the test labels), the
+    course secret's file, the reference answers kept on disk, and what ``AUTOGRADER_HIDE``
+    names (the Gradescope package's folder; see ``worker/floor.py``)."""
+    named = [p for p in os.environ.get(floor.ENV_HIDE, "").split(":") if p]
+    return [str(mnist.cache_dir()), str(mnist.cache_dir() / mnist.TEST_LABELS),
+            str(secret_path()), str(kept.folder()), *named]
 
 
 def worker_mnist_dir(root: Path) -> Path:
@@ -131,8 +180,9 @@ class Worker:
 
     def __init__(self, *, assignment: str, cells: list[dict[str, Any]], limits: Limits,
                  mnist_dir: Path | None, skipped: dict[int, str] | None = None,
-                 role: str = "worker"):
+                 role: str = "worker", wall_seconds: float | None = None):
         self.assignment = assignment
+        self.wall_seconds = limits.wall_seconds if wall_seconds is None else wall_seconds
         self.role = role
         # answers the worker's requests for an evaluation while it runs a task; see the module
         self.relay: Callable[[Any], Any] | None = None
@@ -144,6 +194,7 @@ class Worker:
         self.current_cell: int | None = None  # the cell running when the worker last spoke
         self.ended = ""  # how the process ended, once it has
         self._isolation: dict[str, Any] | None = None
+        self.refusal: SandboxRefused | None = None  # the floor did not hold: nothing is graded
         self.home = Path(tempfile.mkdtemp(prefix="autograder-worker-"))
         to_worker_r, self._to_worker = os.pipe()
         self._from_worker, from_worker_w = os.pipe()
@@ -161,7 +212,7 @@ class Worker:
         if mnist_dir is not None:
             env[mnist.ENV_DIR] = str(mnist_dir)
         lend = [str(mnist_dir)] if mnist_dir is not None else []
-        hide = [str(mnist.cache_dir()), str(secret_path()), str(kept.folder())]
+        hide = grader_data()
         output_r, output_w = os.pipe()
         child_fds = (to_worker_r, from_worker_w, status_w, lifeline_r, output_w)
         try:
@@ -169,7 +220,8 @@ class Worker:
             if self.process is None:
                 command = sandbox.command(fds=(to_worker_r, from_worker_w), status_fd=status_w,
                                           lifeline_fd=lifeline_r, home=str(self.home),
-                                          lend=lend, hide=hide, limits=limits, role=role)
+                                          lend=lend, hide=hide, limits=limits, role=role,
+                                          wall_seconds=self.wall_seconds)
                 self.process = subprocess.Popen(
                     command, pass_fds=child_fds[:4], stdin=subprocess.DEVNULL, stdout=output_w,
                     stderr=output_w, cwd=self.home, env=env, start_new_session=True)
@@ -183,20 +235,20 @@ class Worker:
         self.load_error: StudentError | None = None
 
     def _fork(self, env: dict[str, str], lend: list[str], hide: list[str],
-              fds: tuple[int, ...]) -> zygote.Launched | None:
+              fds: tuple[int, ...]) -> template.Launched | None:
         """The worker's launcher forked from this process's warm template, or None if there
         is none (then it starts afresh)."""
-        template = zygote.shared()
-        if template is None:
+        warm = template.shared()
+        if warm is None:
             return None
         config = sandbox.config(home=str(self.home), lend=lend, hide=hide, limits=self.limits,
-                                role=self.role)
+                                role=self.role, wall_seconds=self.wall_seconds)
         try:
-            return template.spawn(config=config, env=env, cwd=str(self.home),
-                                  fds=dict(zip(("request", "reply", "status", "lifeline",
-                                                "output"), fds, strict=True)))
-        except zygote.Unavailable as exc:
-            zygote.refuse(exc)
+            return warm.spawn(config=config, env=env, cwd=str(self.home),
+                              fds=dict(zip(("request", "reply", "status", "lifeline", "output"),
+                                           fds, strict=True)))
+        except template.Unavailable as exc:
+            template.refuse(exc)
             return None
 
     def _drain_output(self) -> None:
@@ -223,13 +275,23 @@ class Worker:
             self._isolation = parsed if isinstance(parsed, dict) else {}
         return self._isolation
 
+    def check_sandbox(self) -> None:
+        """Raise :class:`SandboxRefused` if the launcher refused to run the worker below the
+        floor, or :class:`StudentError` if it could not build the sandbox at all."""
+        if "error" not in self.isolation:
+            return
+        why = clean(self.isolation["error"], 600)
+        if self.isolation.get("refused") is True:
+            self.refusal = SandboxRefused(f"the sandbox refused to run the submission: {why}")
+            raise self.refusal
+        raise StudentError("crash", f"the grader could not set up the sandbox for the "
+                           f"submission: {why}")
+
     def load(self) -> dict[str, Any]:
         """Run the submission's cells in the worker (once); raises StudentError if it cannot."""
         if self.load_report is None and self.load_error is None:
             try:
-                if "error" in self.isolation:
-                    raise StudentError("crash", "the grader could not set up the sandbox for the "
-                                       f"submission: {clean(self.isolation['error'], 300)}")
+                self.check_sandbox()
                 report = self.request({"op": "load", "assignment": self.assignment,
                                        "cells": self.cells}, self.limits.load_timeout,
                                       what="running the submission's cells")
@@ -271,6 +333,7 @@ class Worker:
         protocol.write_frame(self._to_worker, protocol.encode(answer))
 
     def request(self, message: dict[str, Any], timeout: float, what: str) -> Any:
+        self.check_sandbox()
         self._next_id += 1
         message = {**message, "id": self._next_id}
         try:
@@ -328,7 +391,7 @@ class Worker:
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            if isinstance(self.process, zygote.Launched):
+            if isinstance(self.process, template.Launched):
                 self.process.kill_group()
             else:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -346,7 +409,7 @@ class Worker:
         self._drain.join(timeout=2)
         if not self._drain.is_alive():
             self._output.close()
-        if isinstance(self.process, zygote.Launched):
+        if isinstance(self.process, template.Launched):
             self.process.close()
         shutil.rmtree(self.home, ignore_errors=True)
 

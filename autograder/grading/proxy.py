@@ -14,6 +14,8 @@ from typing import Any
 from autograder.grading.evaluator import Evaluator, Remote
 from autograder.grading.process import (
     MAX_SKIPPED_CELLS,
+    Budget,
+    SandboxRefused,
     StudentError,
     Worker,
     clean,
@@ -21,7 +23,7 @@ from autograder.grading.process import (
 )
 from autograder.worker.limits import Limits
 
-__all__ = ["StudentError", "StudentProxy", "clean"]
+__all__ = ["SandboxRefused", "StudentError", "StudentProxy", "clean"]
 
 
 class StudentProxy:
@@ -29,7 +31,8 @@ class StudentProxy:
 
     If a cell hangs or ends the worker's process while the submission loads, that cell is left
     out (at most ``MAX_SKIPPED_CELLS`` of them) and the submission is loaded again without it,
-    so that the functions of the other cells can still be graded.
+    so that the functions of the other cells can still be graded. All its workers together
+    have ``limits.wall_seconds`` (:class:`Budget`): once spent, every call fails at once.
     """
 
     def __init__(self, *, assignment: str, cells: list[dict[str, Any]], limits: Limits,
@@ -42,6 +45,7 @@ class StudentProxy:
         self.skipped: dict[int, str] = {}  # cell index -> why it was left out
         self._worker: Worker | None = None
         self._load_error: StudentError | None = None
+        self.budget = Budget(limits.wall_seconds)
         self.evaluator = Evaluator(limits)  # runs the graphs the submission builds
         self.memo: dict[str, Any] = {}  # results the tests and the extras share (a training run)
 
@@ -50,15 +54,18 @@ class StudentProxy:
         if self._worker is None or not self._worker.alive:
             if self._worker is not None:
                 self._worker.close()
+            wall = self.budget.bound(self.limits.wall_seconds)
             self._worker = Worker(assignment=self.assignment, cells=self.cells,
                                   limits=self.limits, mnist_dir=self.mnist_dir,
-                                  skipped=self.skipped)
+                                  skipped=self.skipped, wall_seconds=wall)
             self.workers.append(self._worker)
 
     def _ready(self) -> Worker:
         # A submission whose cells cannot be run once will not run the second time either.
         if self._load_error is not None:
             raise self._load_error
+        if self.refusal is not None:  # nor will a sandbox that refused to run it
+            raise self.refusal
         while True:
             self.start()
             worker = self._worker
@@ -66,7 +73,8 @@ class StudentProxy:
             try:
                 worker.load()
             except StudentError as exc:
-                if not self._skip(worker, exc):
+                exc = self.budget.explain(exc)
+                if self.budget.spent or not self._skip(worker, exc):
                     self._load_error = StudentError(
                         exc.kind, f"the submission could not be loaded: {exc}")
                     raise self._load_error from None
@@ -95,6 +103,12 @@ class StudentProxy:
         return self._ready().load_report or {}
 
     @property
+    def refusal(self) -> SandboxRefused | None:
+        """Why a worker or the evaluator refused to run (see ``SandboxRefused``), if one did."""
+        found = [w.refusal for w in self.workers if w.refusal] + [self.evaluator.refusal]
+        return next((r for r in found if r is not None), None)
+
+    @property
     def isolation(self) -> dict[str, Any]:
         """What the sandbox of the latest worker achieved (see :attr:`Worker.isolation`)."""
         return self._worker.isolation if self._worker is not None else {}
@@ -105,14 +119,16 @@ class StudentProxy:
         graph, on placeholders of the arrays' shapes (it never sees their values), and the
         evaluator runs it on the arrays: see ``autograder.grading.trusted``."""
         worker = self._ready()
-        if mode == "graph":
-            from autograder.grading.trusted import graph_call
+        timeout = self.budget.bound(timeout or self.limits.call_timeout)
+        try:
+            if mode == "graph":
+                from autograder.grading.trusted import graph_call
 
-            return graph_call(worker, self.evaluator, name, list(args), kwargs,
-                              timeout or self.limits.call_timeout)
-        return worker.request({"op": "call", "mode": mode, "name": name, "args": list(args),
-                               "kwargs": kwargs}, timeout or self.limits.call_timeout,
-                              what=f"calling {name}")
+                return graph_call(worker, self.evaluator, name, list(args), kwargs, timeout)
+            return worker.request({"op": "call", "mode": mode, "name": name, "args": list(args),
+                                   "kwargs": kwargs}, timeout, what=f"calling {name}")
+        except StudentError as exc:
+            raise self.budget.explain(exc) from None
 
     def task(self, name: str, *, timeout: float | None = None, remote: Remote | None = None,
              **kwargs: Any) -> Any:
@@ -121,7 +137,10 @@ class StudentProxy:
         worker.relay = remote
         try:
             return worker.request({"op": "task", "name": name, "kwargs": kwargs},
-                                  timeout or self.limits.task_timeout, what=f"running {name}")
+                                  self.budget.bound(timeout or self.limits.task_timeout),
+                                  what=f"running {name}")
+        except StudentError as exc:
+            raise self.budget.explain(exc) from None
         finally:
             worker.relay = None
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from autograder.grading import isolation
 from autograder.grading.results import GradeResult
 from autograder.text import for_terminal
 
@@ -41,3 +42,6 @@ def print_report(result: GradeResult, console: Console | None = None) -> None:
         console.print(f"[yellow]note:[/] {_shown(note)}", highlight=False)
     console.print(f"[bold]total: {_points(result.score)} / {_points(result.max_score)}[/]  "
                   f"({result.execution_time:.1f} s)", highlight=False)
+    line = isolation.warning(result.isolation)
+    if line:
+        console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)

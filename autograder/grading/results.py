@@ -33,6 +33,7 @@ class GradeResult:
     output: str = ""  # what the submission printed (capped)
     leaderboard: list[dict[str, Any]] = field(default_factory=list)  # Gradescope's, no points
     figures: list[dict[str, Any]] = field(default_factory=list)  # data for the report's figures
+    isolation: dict[str, Any] = field(default_factory=dict)  # see grading/isolation.py
 
     @property
     def score(self) -> float:
@@ -58,6 +59,7 @@ class GradeResult:
                 for t in self.tests
             ],
             "extra_data": {"assignment": self.assignment, "submission": self.submission,
+                           **({"isolation": self.isolation} if self.isolation else {}),
                            **({"figures": self.figures} if self.figures else {})},
             **({"leaderboard": self.leaderboard} if self.leaderboard else {}),
         }

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from autograder import manifest
-from autograder.grading import kept
+from autograder.grading import isolation, kept
 from autograder.grading.hidden import Hidden, course_secret, submission_key
-from autograder.grading.proxy import StudentError, StudentProxy
+from autograder.grading.proxy import SandboxRefused, StudentError, StudentProxy
 from autograder.grading.reference import reference
 from autograder.grading.results import GradeResult, write_json
 from autograder.submission.load import load
@@ -141,9 +141,10 @@ def remembered_reference(assignment: str) -> Remembered:
 
 def _load(student: StudentProxy) -> None:
     student.start()
-    with contextlib.suppress(StudentError):  # started now, it overlaps the loading of the cells
+    with contextlib.suppress(StudentError, SandboxRefused):  # started now, it overlaps the cells
         student.evaluator.start()
-    with contextlib.suppress(StudentError):  # the proxy raises it again at the first call
+    # the proxy raises it again at the first call (a refusal: at the end of the grade)
+    with contextlib.suppress(StudentError, SandboxRefused):
         student.load_report  # noqa: B018 (the property runs the cells)
 
 
@@ -198,6 +199,8 @@ def grade_student(*, assignment: str, started: Started, submission: str,
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         pytest.main(args, plugins=[plugin])
     student = started.wait()
+    if student.refusal is not None:  # below the sandbox's floor: no grade at all
+        raise student.refusal
     if not plugin.ordered() and not select:  # a broken install, not a grade of 0 / 0
         raise SuiteMissing(f"{suite_path(assignment)}: the hidden suite of {assignment} ran no "
                            "tests (is the kit installed whole?)")
@@ -209,6 +212,7 @@ def grade_student(*, assignment: str, started: Started, submission: str,
     if student._load_error is not None:
         result.notes.append(str(student._load_error))
     result.output = student.output
+    result.isolation = isolation.record(student.isolation)
     result.execution_time = time.monotonic() - start
     return result
 

@@ -51,11 +51,11 @@ def _in_template(arguments: list[str], cwd: str, timeout: float) -> Any:
     """``autograder ARGUMENTS`` as a fork of this process's warm template (see
     ``autograder/worker/zygote.py``): what ``python -m autograder`` would do, without importing
     TensorFlow for each notebook. None where there is no template."""
-    from autograder.worker import zygote
+    from autograder.worker import template
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             open(os.devnull, "rb") as null:
-        fork = zygote.fork_delegate("autograder.cli:main", [arguments], cwd=cwd,
+        fork = template.fork_delegate("autograder.cli:main", [arguments], cwd=cwd,
                                     stdio=(null.fileno(), out.fileno(), err.fileno()))
         if fork is None:
             return None
@@ -70,5 +70,5 @@ def _in_template(arguments: list[str], cwd: str, timeout: float) -> Any:
         out.seek(0)
         err.seek(0)
         return subprocess.CompletedProcess(
-            arguments, 1 if code is None else zygote.exit_status(code),
+            arguments, 1 if code is None else template.exit_status(code),
             out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))

@@ -54,7 +54,7 @@ def main(*, settings: Settings, ready: Callable[[str], None] | None = None) -> N
     from autograder.grading.hidden import SecretError
     from autograder.serve.app import create_app
     from autograder.serve.service import Service
-    from autograder.worker import zygote
+    from autograder.worker import template
 
     try:
         for name in settings.assignments:  # a mistyped name is said at once, before all else
@@ -63,7 +63,7 @@ def main(*, settings: Settings, ready: Callable[[str], None] | None = None) -> N
         raise ServeError(str(exc)) from None
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s autograder serve: %(message)s")
-    zygote.start()  # TensorFlow's import begins while the rest is set up
+    template.start()  # TensorFlow's import begins while the rest is set up
     sock = _listen(settings.host, settings.port)
     try:
         service = Service(settings)

@@ -27,6 +27,11 @@ class Limits:
     memory_bytes: int = field(default=4 * GIB, metadata={"help": "address space per process"})
     processes: int = field(default=512,
                            metadata={"help": "processes and threads the worker may run at once"})
+    cpu_cores: float = field(default=1.0, metadata={
+        "help": "cores the worker's processes may use together (a cgroup's quota; 0: a fair "
+                "share only)"})
+    wall_seconds: float = field(default=900.0, metadata={
+        "help": "wall seconds for the whole submission: its workers are killed at this budget"})
     file_bytes: int = field(default=64 * MIB, metadata={"help": "largest file the worker writes"})
     disk_bytes: int = field(default=256 * MIB,
                             metadata={"help": "size of the worker's home and of its /tmp"})
@@ -34,8 +39,9 @@ class Limits:
     reply_bytes: int = field(default=64 * MIB,
                              metadata={"help": "largest result the grader accepts from a call"})
     isolate: bool = field(default=True, metadata={
-        "help": "run the worker in its own namespaces, as an unprivileged user when the grader "
-                "is root (whatever the system allows; see docs/threat-model.md)"})
+        "help": "run the worker in its sandbox (whatever the system allows; see "
+                "docs/threat-model.md); False leaves it out, which the floor then refuses as "
+                "root or wherever the worker could read the answers"})
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,17 +52,19 @@ class Limits:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def apply(limits: Limits, nproc_base: int = 0) -> None:
+def apply(limits: Limits, nproc_base: int = 0, processes: int | None = None) -> None:
     """Set the rlimits in the current process (the worker, just before it starts the server).
 
     ``nproc_base`` is how many processes the worker's user runs already: the kernel counts them
     all against RLIMIT_NPROC, so a worker that shares the grader's user needs that much more.
     CPU time gets a soft limit (SIGXCPU, reported as such) and a hard one 5 s later (SIGKILL).
+    ``processes`` replaces ``limits.processes`` (a stricter one where no cgroup bounds them).
     """
+    processes = limits.processes if processes is None else processes
     for which, soft, hard in (
         (resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 5),
         (resource.RLIMIT_AS, limits.memory_bytes, limits.memory_bytes),
-        (resource.RLIMIT_NPROC, nproc_base + limits.processes, nproc_base + limits.processes),
+        (resource.RLIMIT_NPROC, nproc_base + processes, nproc_base + processes),
         (resource.RLIMIT_FSIZE, limits.file_bytes, limits.file_bytes),
         (resource.RLIMIT_CORE, 0, 0),
     ):

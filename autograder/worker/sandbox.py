@@ -1,24 +1,29 @@
 """Start the worker inside a sandbox: its own namespaces, an unprivileged user, resource limits.
 
-The grader runs ``python -m autograder.worker.sandbox CONFIG`` (see :func:`command`); this
-*launcher* builds the sandbox step by step, keeping each step that the system allows and noting
-each one it refuses, then runs ``autograder.worker.server`` in it::
+The grader runs ``python -m autograder.worker.sandbox CONFIG`` (see :func:`command`), or forks
+the warm template (``zygote``) to the same end; this *launcher* builds the sandbox step by step
+(``steps.Setup``), keeping each step that the system allows and noting each one it refuses,
+then runs ``autograder.worker.server`` in it::
 
-    grader --- launcher (outside the namespaces; waits, and kills the tree when told to)
+    grader --- launcher (outside the namespaces; in the worker's cgroup; waits, and kills the
+                 |          tree when told to, or when the worker's wall-clock budget is spent)
                  `-- init (pid 1 of a new pid namespace; builds the private root; reaps)
-                       `-- server (pid 2; unprivileged uid; rlimits) --- the submission
+                       `-- server (pid 2; its own uid; rlimits; seccomp) --- the submission
 
 The steps (see docs/threat-model.md for what each defends against):
 
+- a **cgroup** per worker: a CPU quota and a process count for all its processes together;
 - a new **pid namespace**: the submission sees only its own processes, and when ``init`` dies
   the kernel kills every process in it, however it tried to detach; without one, the launcher
   becomes a *child subreaper* and sweeps the orphans it inherits;
 - a new **network namespace**: no interfaces but a loopback that is down, so no network;
 - a new **mount namespace** with a private root (``rootfs``);
-- a separate **uid** per worker when the grader is root (the files of the kit, other
-  submissions and the grader's output are out of reach; the process limit counts only the
-  worker's own processes); a user namespace stands in for namespaces when it is not;
-- **rlimits** (``limits.apply``) and ``no_new_privs``.
+- where there are no namespaces: **Landlock** for files and TCP, **seccomp** for other sockets;
+- a separate **uid** per worker when the grader is root (``uids``); a user namespace stands in
+  for namespaces when it is not, or when root lacks ``CAP_SYS_ADMIN``;
+- **rlimits** (``limits.apply``), ``no_new_privs``, no capability, a fresh session keyring,
+  no descriptor but its own pipes; and last the **floor** (``floor``): never root, no answer
+  readable, or nothing runs.
 
 The launcher reports what it achieved as one JSON line on the *status* pipe before the
 submission runs, and it kills the whole tree when the grader closes the *lifeline* pipe (or
@@ -28,7 +33,6 @@ dies). The server's exit status is passed on as the launcher's own.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import resource
@@ -36,23 +40,22 @@ import select
 import signal
 import struct
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from autograder.worker import rootfs
 from autograder.worker import syscalls as sc
-from autograder.worker.limits import Limits, apply
+from autograder.worker import uids
+from autograder.worker.limits import Limits
+from autograder.worker.steps import Setup
 
-UID_BASE = 1_500_000_000  # workers run as UID_BASE + (launcher pid % UID_SPAN): no real user
-UID_SPAN = 1 << 22
-PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
-# The student package the notebooks import (input_data, needs), wherever it is installed.
-STUDENT_DIR = str(Path(importlib.util.find_spec("coursekit").origin or PACKAGE_DIR).parent)
-SECRETS = ("suites", "masters")  # folders of the package the worker must never read
+ENV_NAMESPACES = "AUTOGRADER_NAMESPACES"  # 0: no namespaces, as where the system refuses them
+ENV_CGROUPS = "AUTOGRADER_CGROUPS"  # 0: no cgroup, as where /sys/fs/cgroup is read-only
 
 
 def command(*, fds: tuple[int, int], status_fd: int, lifeline_fd: int, home: str,
-            lend: list[str], hide: list[str], limits: Limits, role: str = "worker") -> list[str]:
+            lend: list[str], hide: list[str], limits: Limits, role: str = "worker",
+            wall_seconds: float | None = None) -> list[str]:
     """The grader's command line to start a sandboxed worker.
 
     ``fds`` are the request and reply pipe ends the server uses, ``status_fd`` receives the
@@ -60,150 +63,22 @@ def command(*, fds: tuple[int, int], status_fd: int, lifeline_fd: int, home: str
     worker may live. ``lend`` are host paths shown read-only, ``hide`` paths never shown.
     """
     settings = {"fds": list(fds), "status_fd": status_fd, "lifeline_fd": lifeline_fd,
-                **config(home=home, lend=lend, hide=hide, limits=limits, role=role)}
+                **config(home=home, lend=lend, hide=hide, limits=limits, role=role,
+                         wall_seconds=wall_seconds)}
     return [sys.executable, "-m", "autograder.worker.sandbox", json.dumps(settings)]
 
 
 def config(*, home: str, lend: list[str], hide: list[str], limits: Limits,
-           role: str = "worker") -> dict[str, Any]:
+           role: str = "worker", wall_seconds: float | None = None) -> dict[str, Any]:
     """The launcher's settings but its descriptors (for ``command`` and the warm template).
-    ``role``: ``worker`` (a submission's code) or ``evaluator`` (graphs only)."""
-    return {"home": home, "lend": lend, "hide": hide, "limits": limits.as_dict(), "role": role}
-
-
-class Setup:
-    """The launcher's state: what it achieved so far, and why the rest could not be done."""
-
-    def __init__(self, config: dict[str, Any], forked: bool = False):
-        self.config = config
-        self.forked = forked
-        self.limits = Limits.from_dict(config["limits"])
-        self.root = os.geteuid() == 0
-        self.uid, self.gid = os.getuid(), os.getgid()
-        if self.root and self.limits.isolate:
-            self.uid = self.gid = UID_BASE + os.getpid() % UID_SPAN
-        # RLIMIT_NPROC counts all processes of a uid: a worker sharing the grader's adds its own
-        self.nproc_base = 0 if self.root else count_tasks(self.uid)
-        self.report: dict[str, Any] = {"processes": "process group", "network": "shared",
-                                       "files": "shared", "user": "the grader's", "notes": []}
-
-    def attempt(self, what: str, step: Any) -> bool:
-        """Run one step; on refusal note why and return False."""
-        try:
-            step()
-        except OSError as exc:
-            self.report["notes"].append(f"no {what}: {exc.strerror or exc}")
-            return False
-        return True
-
-    # --- in the launcher ---------------------------------------------------------------------
-
-    def user_namespace(self) -> None:
-        """As a normal user: a user namespace gives the rights to make the other namespaces."""
-        uid, gid = os.getuid(), os.getgid()
-        sc.unshare(sc.CLONE_NEWUSER)
-        Path("/proc/self/setgroups").write_text("deny")
-        Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
-        Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
-        self.report["user"] = "the grader's, in a user namespace (no privileges outside)"
-
-    # --- in init (or, without a pid namespace, in the server before exec) --------------------
-
-    def isolate(self, fresh_proc: bool) -> None:
-        if self.attempt("network namespace", lambda: sc.unshare(sc.CLONE_NEWNET)):
-            self.report["network"] = "none: its own network namespace, with no interface up"
-        self.attempt("ipc/uts namespaces", lambda: sc.unshare(sc.CLONE_NEWIPC | sc.CLONE_NEWUTS))
-        view = rootfs.View(home=self.config["home"], uid=self.uid, gid=self.gid,
-                           disk_bytes=self.limits.disk_bytes, fresh_proc=fresh_proc,
-                           readable=[*rootfs.python_paths(PACKAGE_DIR, STUDENT_DIR), *self.config["lend"]],
-                           hidden=self.hidden())
-        try:
-            self.report["files"] = rootfs.build(view, self.config["home"])
-        except Exception as exc:  # a half-built root is harmless: it is private to this process
-            self.report["notes"].append(f"no private root: {exc}")
-
-    def hidden(self) -> list[str]:
-        return [os.path.join(PACKAGE_DIR, name) for name in SECRETS] + list(self.config["hide"])
-
-    def drop_privileges(self) -> None:
-        """Become the worker's own uid, if the Python installation is usable by it."""
-        needed = [sys.executable, *rootfs.python_paths(PACKAGE_DIR, STUDENT_DIR)]
-        unusable = [p for p in needed if not _usable_by_others(p)]
-        if unusable:
-            raise PermissionError(0, f"{unusable[0]} is not readable by other users")
-        if self.report["files"] == "shared":
-            os.chown(self.config["home"], self.uid, self.gid)
-        os.setgroups([])
-        os.setresgid(self.gid, self.gid, self.gid)
-        os.setresuid(self.uid, self.uid, self.uid)
-
-    def become_worker(self, parent: int) -> None:
-        """Drop to the worker's user, apply the limits, report, and exec the server."""
-        home = self.config["home"]
-        if self.root and self.uid != 0 and self.attempt("separate user", self.drop_privileges):
-            self.report["user"] = f"uid {self.uid}, no groups (unprivileged)"
-        elif self.root:
-            self.report["user"] = "root"
-            self.report["notes"].append("the process limit does not apply to root")
-        sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)  # setuid cleared it
-        if os.getppid() != parent:
-            os._exit(70)  # the launcher is gone already
-        apply(self.limits, nproc_base=self.nproc_base)
-        sc.prctl(sc.PR_SET_NO_NEW_PRIVS, 1)
-        readable = [p for p in self.hidden() if _exposed(p)]
-        if readable:
-            self.report["notes"].append("readable by the worker: " + ", ".join(readable))
-        os.write(self.config["status_fd"], (json.dumps(self.report) + "\n").encode())
-        os.close(self.config["status_fd"])
-        os.close(self.config["lifeline_fd"])
-        close_exit_fd(self.config)
-        os.chdir(home)
-        fd_in, fd_out = self.config["fds"]
-        if self.forked:  # forked from the warm template: TensorFlow is imported already
-            from autograder.worker import server
-
-            server.run(fd_in, fd_out, self.limits.reply_bytes, self.config.get("role", "worker"))
-        os.execv(sys.executable, [sys.executable, "-m", "autograder.worker.server", str(fd_in),
-                                  str(fd_out), str(self.limits.reply_bytes),
-                                  str(self.config.get("role", "worker"))])
-
-
-def _usable_by_others(path: str) -> bool:
-    """Whether a user with no relation to the files can reach and read ``path``."""
-    real = Path(os.path.realpath(path))
-    try:
-        if not real.stat().st_mode & 0o004:
-            return False
-        return all(parent.stat().st_mode & 0o001 for parent in real.parents)
-    except OSError:
-        return False
-
-
-def _exposed(path: str) -> bool:
-    """Whether the current user can read anything at ``path`` (a covered folder is empty)."""
-    try:
-        if os.path.isdir(path):
-            return bool(os.listdir(path))
-        with open(path, "rb") as f:
-            return bool(f.read(1))
-    except OSError:
-        return False
-
-
-def count_tasks(uid: int) -> int:
-    """Processes and threads of ``uid`` (RLIMIT_NPROC counts them all, not just the worker's)."""
-    total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = Path(entry.path, "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if fields.get("Uid", "").split()[:1] == [str(uid)]:
-            total += int(fields.get("Threads", "1"))
-    return total
+    ``role``: ``worker`` (a submission's code) or ``evaluator`` (graphs only); the worker is
+    killed after ``wall_seconds`` (default: ``limits.wall_seconds``). ``AUTOGRADER_NAMESPACES=0``
+    and ``AUTOGRADER_CGROUPS=0`` in the grader's environment leave the namespaces or the cgroup
+    out, as a system that refuses them would."""
+    return {"home": home, "lend": lend, "hide": hide, "limits": limits.as_dict(), "role": role,
+            "namespaces": os.environ.get(ENV_NAMESPACES, "1") != "0",
+            "cgroups": os.environ.get(ENV_CGROUPS, "1") != "0",
+            "wall_seconds": limits.wall_seconds if wall_seconds is None else wall_seconds}
 
 
 def children_of(pid: int) -> list[int]:
@@ -247,6 +122,9 @@ def run_init(setup: Setup, exit_w: int) -> None:
     while True:
         pid, status = os.wait()
         if pid == server:
+            # Here, not in the launcher: a process that made a pid namespace can fork no more
+            # once that namespace's init has ended.
+            uids.clear(setup.uid, files=False)
             os.write(exit_w, struct.pack("i", status))
             os._exit(0)  # the kernel now kills whatever the submission left in the namespace
 
@@ -281,12 +159,12 @@ def launch(config: dict[str, Any], forked: bool = False) -> None:
     a fresh interpreter, and the server's exit status also goes to ``config["exit_fd"]``.
     """
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    setup = Setup(config, forked=forked)
-    pidns = False
-    if setup.limits.isolate:
-        if not setup.root:
-            setup.attempt("user namespace", setup.user_namespace)
-        pidns = setup.attempt("pid namespace", lambda: sc.unshare(sc.CLONE_NEWPID))
+    try:
+        setup = Setup(config, forked=forked)
+        setup.cgroup()
+        pidns = setup.enter_namespaces()
+    except BaseException as exc:  # report, never run student code half-isolated
+        refuse(config, repr(exc))
     if pidns:
         setup.report["processes"] = "its own pid namespace: all of them die with the worker"
     else:
@@ -303,39 +181,56 @@ def launch(config: dict[str, Any], forked: bool = False) -> None:
         try:
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            os.close(exit_r)
+            for fd in (exit_r, wake_r, wake_w):
+                os.close(fd)
             sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
             if pidns:
                 run_init(setup, exit_w)
-            if setup.limits.isolate:
-                setup.isolate(fresh_proc=False)
+            os.close(exit_w)
+            setup.isolate(fresh_proc=False)
             setup.become_worker(parent=launcher)
         except BaseException as exc:  # report, never run student code half-isolated
-            with contextlib.suppress(OSError):
-                os.write(config["status_fd"], (json.dumps({"error": repr(exc)}) + "\n").encode())
-            os._exit(70)
+            refuse(config, repr(exc))
     for fd in (*config["fds"], config["status_fd"], exit_w):
         os.close(fd)
-    status = supervise(child, config["lifeline_fd"], wake_r)
+    deadline = time.monotonic() + float(config.get("wall_seconds") or setup.limits.wall_seconds)
+    status = supervise(child, config["lifeline_fd"], wake_r, deadline)
     if pidns:
         report = os.read(exit_r, 4)
         status = struct.unpack("i", report)[0] if len(report) == 4 else status
-    else:
-        sweep()
+    sweep()
+    if setup.group is not None:
+        setup.group.remove()
+    if not pidns:  # else init did (see run_init), and the worker had a /tmp of its own
+        uids.clear(setup.uid, files=True)
     if config.get("exit_fd") is not None:
         with contextlib.suppress(OSError):
             os.write(config["exit_fd"], struct.pack("i", status))
     pass_on(status)
 
 
-def supervise(child: int, lifeline: int, wake: int) -> int:
-    """Wait for ``child``; kill it as soon as the grader closes the lifeline (or dies)."""
+def refuse(config: dict[str, Any], why: str) -> None:
+    """Say on the status pipe why the sandbox could not be built, and end (never returns)."""
+    with contextlib.suppress(OSError):
+        os.write(config["status_fd"], (json.dumps({"error": why}) + "\n").encode())
+    os._exit(70)
+
+
+def supervise(child: int, lifeline: int, wake: int, deadline: float) -> int:
+    """Wait for ``child``; kill it as soon as the grader closes the lifeline (or dies), or at
+    ``deadline`` (a ``time.monotonic()`` value: the worker's wall-clock budget)."""
     watched = [lifeline, wake]
     while True:
         pid, status = os.waitpid(child, os.WNOHANG)
         if pid:
             return status
-        for fd in select.select(watched, [], [])[0]:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+            deadline = float("inf")
+            continue
+        for fd in select.select(watched, [], [], min(left, 3600.0))[0]:
             if fd == wake:
                 os.read(wake, 4096)
             elif not os.read(lifeline, 4096):
