@@ -28,13 +28,17 @@ from autograder.generate import pipelines  # noqa: E402
 A = "mlp_mnist"
 
 
-def bugs(assignment: str) -> dict[str, tuple[str, str]]:
-    """``{bug: (old, new)}``: the mutations the kit's own tests of ``assignment`` know."""
+def bugs(assignment: str) -> dict[str, list[tuple[str, str]]]:
+    """``{bug: [(old, new), ...]}``: the mutations the kit's own tests of ``assignment`` know
+    (one replacement, ``(old, new, ...)``, or several, ``([(old, new), ...], ...)``)."""
     try:
         found = importlib.import_module(f"test_{assignment}").BUGS
     except (ImportError, AttributeError):
         return {}
-    return {name: (spec[0], spec[1]) for name, spec in found.items()}
+    return {name: list(spec[0]) if isinstance(spec[0], list) else [(spec[0], spec[1])]
+            for name, spec in found.items()}
+
+
 BIN = Path(sys.executable).parent
 KINDS = ("solution", "bug", "stub", "solution", "bug")  # cycled: 2/5 full, 2/5 buggy, 1/5 stub
 
@@ -74,10 +78,10 @@ def _solved(release: Any, assignment: str) -> Any:
 
 def _with_bug(release: Any, assignment: str, bug: str) -> Any:
     nb = _solved(release, assignment)
-    old, new = bugs(assignment)[bug]
-    cells = [c for c in nb.cells if old in c.source]
-    assert len(cells) == 1, f"bug {bug!r}: {len(cells)} cells hold its line"
-    cells[0].source = cells[0].source.replace(old, new)
+    for old, new in bugs(assignment)[bug]:
+        cells = [c for c in nb.cells if old in c.source]
+        assert len(cells) == 1, f"bug {bug!r}: {len(cells)} cells hold its line"
+        cells[0].source = cells[0].source.replace(old, new)
     return nb
 
 
@@ -89,8 +93,8 @@ def submissions(release_notebook: Path, count: int,
     # it grades, a deliberate difference to `autograder grade` (docs/instructors-nbgrader.md)
     solved = _solved(release, assignment)
     written = [c.source for c in solved.cells if c.metadata.get("nbgrader", {}).get("solution")]
-    known = [bug for bug, (old, _) in bugs(assignment).items()
-             if any(old in source for source in written)]
+    known = [bug for bug, changes in bugs(assignment).items()
+             if all(any(old in source for source in written) for old, _ in changes)]
     out = {}
     for i in range(count):
         kind = KINDS[i % len(KINDS)]
