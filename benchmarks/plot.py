@@ -58,7 +58,7 @@ def draw(figures: dict, out: Path) -> None:
     floor = figures["floor"]
     ax_floor.bar(0, floor["import"], color="#7fb3d5", label="import TensorFlow")
     ax_floor.bar(0, floor["train"], bottom=floor["import"], color="#1f618d",
-                 label="reference training")
+                 label="the reference's training (mlp_mnist: the lecture's run)")
     bars = [("single", "autograder grade\n(one reference)", COLOURS["kit"])]
     if "cold" in floor:  # saved since issue 15: the same grade without the warm template
         bars.append(("cold", "no template\n(before)", COLOURS["kit_cold"]))
@@ -69,7 +69,9 @@ def draw(figures: dict, out: Path) -> None:
         ax_floor.annotate(f"{floor[key] / floor['floor']:.2f}× the floor{cpu}", (x, floor[key]),
                           ha="center", va="bottom", xytext=(0, 3), textcoords="offset points",
                           fontsize=8)
-    ax_floor.axhline(1.1 * floor["floor"], color="#c0392b", ls="--", lw=1, label="goal: 1.1× floor")
+    goal = 1.15 if floor.get("train", 0) > 0.01 else 1.1  # issue 22: 1.15x with the lecture's run
+    ax_floor.axhline(goal * floor["floor"], color="#c0392b", ls="--", lw=1,
+                     label=f"goal: {goal:g}× floor")
     ax_floor.set_xticks(range(len(bars) + 1), ["floor", *(name for _, name, _ in bars)],
                         fontsize=8)
     ax_floor.set_ylabel("seconds")
