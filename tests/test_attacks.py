@@ -17,12 +17,11 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from util import ROOT, grade_text, mutate, solution_source
+from util import ROOT, eventually, grade_text, mutate, solution_source
 
 from autograder.grading.proxy import StudentError, StudentProxy
 from autograder.grading.results import GradeResult
@@ -89,15 +88,6 @@ def processes_named(marker: str) -> list[int]:
         except OSError:
             pass
     return found
-
-
-def eventually(condition, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 DAEMON = '''

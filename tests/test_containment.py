@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from util import ROOT
+from util import ROOT, eventually
 
 from autograder.grading.proxy import SandboxRefused, StudentError, StudentProxy
 from autograder.grading.run import grade
@@ -44,15 +44,6 @@ def student(tmp_path: Path, source: str, limits: Limits = FAST, name: str = "s")
     scratch.mkdir()
     return StudentProxy(assignment=A, cells=[{"index": 0, "source": textwrap.dedent(source)}],
                         limits=limits, scratch=scratch)
-
-
-def eventually(condition, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def processes_of(uid: int) -> list[int]:

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,16 @@ from autograder.grading.results import GradeResult
 from autograder.grading.run import grade
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def eventually(condition: Any, seconds: float = 10.0) -> bool:
+    """Whether ``condition()`` holds within ``seconds`` (asked every 50 ms)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def solution_source(assignment: str) -> str:
