@@ -60,27 +60,43 @@ def test_set() -> tuple[np.ndarray, np.ndarray]:
 
 
 PIXELS = 28 * 28
-# Each row's key: its float32 pixels' bits mixed by two sets of odd 64-bit weights drawn afresh
-# in each grader (a student cannot aim at a key; a collision is a 2**-64 matter), for all rows at
-# once rather than a hash per row.
+# Each training row's key: its 784 bytes mixed by two sets of odd 64-bit weights drawn afresh in
+# each grader (a student cannot aim at a key; a collision is a 2**-64 matter), for all rows at
+# once rather than a hash per row. A fed row is turned back into bytes through the loader's own
+# table of the 256 float32 values, exactly: a row with any other value is no training row.
 _MIX = np.random.default_rng(secrets.randbits(128)).integers(
     1, 2**63, size=(PIXELS, 2), dtype=np.uint64) | np.uint64(1)
+_VALUES = mnist.pixels(np.arange(256, dtype=np.uint8).reshape(1, 256))[0]
+_CHUNK = 4096  # rows mixed at a time (their uint64 copy: 25 MB, not 345 MB for all)
 
 
-def row_keys(rows: np.ndarray) -> list[tuple[int, int]]:
-    """One key per row of ``rows`` (images of ``PIXELS`` pixels), equal only for rows whose
-    float32 values are equal."""
-    bits = np.ascontiguousarray(rows, np.float32).view(np.uint32).astype(np.uint64)
-    return [tuple(k) for k in (bits @ _MIX).tolist()]
+def _mixed(raw: np.ndarray) -> list[tuple[int, int]]:
+    keys = [raw[i:i + _CHUNK].astype(np.uint64) @ _MIX for i in range(0, len(raw), _CHUNK)]
+    return [tuple(k) for k in np.concatenate(keys).tolist()] if keys else []
+
+
+def row_keys(rows: np.ndarray) -> list[tuple[int, int] | None]:
+    """One key per row of fed ``rows``: that of the training image it equals in float32, or
+    None if it cannot be one (a value no byte gives, or not ``PIXELS`` values)."""
+    rows = np.asarray(rows)
+    if rows.ndim != 2 or rows.shape[1] != PIXELS or rows.dtype.kind not in "fiu":
+        return [None] * (len(rows) if rows.ndim else 1)
+    with np.errstate(all="ignore"):  # huge, infinite or NaN values: no training row
+        values = np.ascontiguousarray(rows, np.float32)
+        scaled = np.nan_to_num(values * np.float32(255.0), nan=0.0, posinf=255.0, neginf=0.0)
+        raw = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+        exact = np.all(_VALUES[raw] == values, axis=1)  # NaN equals nothing
+    keys = _mixed(raw)
+    return [key if ok else None for key, ok in zip(keys, exact.tolist(), strict=True)]
 
 
 @functools.cache
 def training_rows() -> dict[tuple[int, int], int]:
-    """``{key of a training image's float32 pixels: its label}`` of the 55,000 training images."""
+    """``{key of a training image: its label}`` of the 55,000 training images."""
     folder = mnist.ensure()
-    images = mnist.pixels(mnist.read_idx(folder / mnist.TRAIN_IMAGES)[5000:])
+    raw = mnist.read_idx(folder / mnist.TRAIN_IMAGES)[5000:]
     labels = mnist.read_idx(folder / mnist.TRAIN_LABELS)[5000:]
-    return dict(zip(row_keys(images), labels.tolist(), strict=True))
+    return dict(zip(_mixed(raw.reshape(len(raw), PIXELS)), labels.tolist(), strict=True))
 
 
 def logits(weights: dict[str, Any], images: np.ndarray) -> np.ndarray:
@@ -122,8 +138,9 @@ class Run:
     costs: Any = None  # what train returned (or "costs_error")
     train_error: StudentError | None = None
 
-    @property
+    @functools.cached_property
     def accuracy(self) -> float:
+        """The final weights' accuracy on the test images (once the run has ended)."""
         return accuracy(self.final) if self.final else 0.0
 
     def curve(self) -> list[tuple[int, float]]:
@@ -248,7 +265,7 @@ class _Watch:
             self.run.sizes.append(0)
             return
         self.run.sizes.append(len(x))
-        labels = [self.rows.get(key) for key in row_keys(x)] if x.shape[1] == PIXELS else [None]
+        labels = [None if key is None else self.rows.get(key) for key in row_keys(x)]
         if any(label is None for label in labels) or not np.array_equal(
                 y, np.eye(10, dtype=y.dtype)[np.asarray(labels, dtype=np.int64)]):
             self.run.foreign += 1
