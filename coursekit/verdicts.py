@@ -14,10 +14,10 @@ whose ``grade_id`` is :func:`check_grade_id` of it.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nbformat import NotebookNode
-from nbformat.v4 import new_output
+if TYPE_CHECKING:  # nbformat is imported where outputs are made: its import takes over a second
+    from nbformat import NotebookNode
 
 FAILED = "HiddenTestFailed"
 NOT_GRADED = "NotGraded"
@@ -55,6 +55,8 @@ def cell_of(test: dict[str, Any]) -> str:
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
+    from nbformat.v4 import new_output
+
     return new_output("error", ename=ename, evalue=evalue,
                       traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
 
@@ -76,6 +78,8 @@ def outputs_for(test: dict[str, Any] | None, problem: str, note: str = "") -> li
     ``note`` (validation's total, say) is a second line of a failure's traceback: nbgrader prints
     the traceback, while the error's value stays the test's name and reason.
     """
+    from nbformat.v4 import new_output
+
     verdict = describe(test, problem)
     if verdict["passed"]:
         return [new_output("stream", name="stdout", text=f"passed: {verdict['test']}\n")]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -480,3 +481,15 @@ def test_a_system_that_cannot_pass_descriptors_has_no_template_and_says_so(monke
     warm.start()  # `autograder grade` goes on, and its workers start afresh
     assert warm.shared() is None
     assert "cannot pass descriptors" in capfd.readouterr().err
+
+
+def test_grading_imports_no_notebook_validator():
+    """nbformat's import takes over a second (jsonschema compiles URI grammars for its format
+    checks), once per grading process: neither a grade, a batch's grader nor the service needs
+    it (submissions are read as JSON)."""
+    code = ("import sys, autograder.cli, autograder.grading.run, autograder.grading.report, "
+            "autograder.grading.plugin, autograder.batch.pool, autograder.export.runner\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('nbformat', 'jsonschema')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
