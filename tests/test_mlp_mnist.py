@@ -126,3 +126,28 @@ def test_sample_submission_gets_partial_credit():
     assert 0 < result.score < result.max_score
     assert failed(result) == {"test_build_loss_values", "test_predict", "test_lecture_run"}
     assert result.score == 12
+
+
+def test_the_grader_knows_the_batches_the_worker_gives_and_nothing_else():
+    """The lecture run's fast check of a training step's feed (``lecture.Expected``): the worker's
+    batches, drawn in the grader's order, are known at once; anything else is not (and is then
+    checked row by row)."""
+    import numpy as np
+
+    from autograder.suites.mlp_mnist import lecture
+    from autograder.tasks.mlp_mnist import Batches
+    from coursekit.data import mnist
+
+    raw, labels = lecture.training_set()
+    order = np.random.default_rng(5).permutation(len(raw))
+    data = Batches(raw[order], mnist.one_hot(labels[order]), pixels=mnist.pixels)
+    expected = lecture.Expected(5)
+    assert all(expected.next(*data.next_batch(50)) for _ in range(30))
+    x, y = data.next_batch(50)
+    assert not lecture.Expected(6).next(x, y)  # another order
+    for changed in ((x + np.float32(0.001), y), (x, y[::-1]), (x[1:], y[1:]),
+                    (x.astype(np.float64), y)):
+        fresh = lecture.Expected(5)
+        fresh.position = expected.position
+        assert not fresh.next(*changed)
+    assert expected.next(x, y) and not expected.next(x, y)  # the same batch twice: not the next

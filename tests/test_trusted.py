@@ -107,6 +107,25 @@ return costs
     assert earned(result, "build_model") == 4 and earned(result, "predict") == 2
 
 
+def test_a_train_that_draws_more_batches_than_it_trains_on_keeps_the_lecture_run(
+        tmp_path: Path):
+    """Its costs come from batches of their own, so the batches it trains on are not the ones
+    that follow each other: each is still MNIST's rows with their labels (checked row by row)."""
+    body = '''
+costs = []
+for step in range(n_iter):
+    batch_x, batch_y = data.next_batch(n_batch)
+    sess.run(train_op, feed_dict={x: batch_x, y: batch_y})
+    if step % n_prt == 0:
+        check_x, check_y = data.next_batch(n_batch)
+        costs.append(float(sess.run(loss, feed_dict={x: check_x, y: check_y})))
+return costs
+'''
+    result = grade_text(tmp_path, A, replace_body(solution_source(A), "train", body))
+    run = next(t for t in result.tests if t.name.startswith("the lecture's run"))
+    assert run.score == run.max_score, run.output
+
+
 @pytest.fixture(scope="module")
 def pretrained() -> dict[str, np.ndarray]:
     """Weights of the lecture's network trained here, "elsewhere" for the submission."""

@@ -23,6 +23,7 @@ the weights from the evaluator.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -36,15 +37,27 @@ SHAPES = {"hidden1": (784, 100), "output": (100, 10)}
 
 class Batches:
     """The ``data`` argument of ``train``: ``next_batch(n)`` returns the next ``n`` images and
-    labels, in the order given, starting again at the first after the last."""
+    labels, in the order given, starting again at the first after the last.
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray):
-        self.images = np.asarray(images, dtype=np.float32)
+    ``pixels``, if given, turns rows of ``images`` into the float32 rows a batch holds: MNIST's
+    images stay bytes until a batch (or ``images`` itself) is asked for, since a run reads a
+    fraction of them."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray,
+                 pixels: Callable[[np.ndarray], np.ndarray] | None = None):
+        self._images = np.asarray(images) if pixels else np.asarray(images, dtype=np.float32)
+        self._pixels = pixels
         self.labels = np.asarray(labels, dtype=np.float32)
-        self.num_examples = len(self.images)
+        self.num_examples = len(self._images)
         self.epochs_completed = 0
         self.sizes: list[int] = []
         self._pos = 0
+
+    @property
+    def images(self) -> np.ndarray:
+        if self._pixels is not None:
+            self._images, self._pixels = self._pixels(self._images), None
+        return self._images
 
     def next_batch(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         n = int(batch_size)
@@ -55,7 +68,8 @@ class Batches:
         if self._pos + n >= self.num_examples:
             self.epochs_completed += 1
         self._pos = (self._pos + n) % self.num_examples
-        return self.images[idx], self.labels[idx]
+        rows = self._images[idx]
+        return (rows if self._pixels is None else self._pixels(rows)), self.labels[idx]
 
 
 # --- the graphs the grader and the worker build alike ------------------------------------------
@@ -194,7 +208,7 @@ def lecture_run(ns: dict[str, Any], *, session: int, order_seed: int, learning_r
     folder = mnist.cache_dir()
     raw = mnist.read_idx(folder / mnist.TRAIN_IMAGES)[5000:]
     order = np.random.default_rng(order_seed).permutation(len(raw))
-    images = mnist.pixels(raw[order])
+    images = raw.reshape(len(raw), -1)[order]  # bytes: a batch's rows become pixels when asked
     labels = mnist.one_hot(mnist.read_idx(folder / mnist.TRAIN_LABELS)[5000:][order])
     del raw
     graph = tf.Graph()
@@ -235,7 +249,7 @@ def lecture_run(ns: dict[str, Any], *, session: int, order_seed: int, learning_r
             loss = tf.identity(tf.constant(0.0), name=str(prepared["loss"]))
         known = _names(graph)
         sess = remote.RemoteSession(graph, session, known)
-        data = Batches(images, labels)
+        data = Batches(images, labels, pixels=mnist.pixels)
         with remote.sessions_go_to(graph, session, known):
             costs = invoke(resolve(ns, "train"), "train", sess, g["x"], g["y"], step, loss, data,
                            n_batch, n_iter, n_prt)

@@ -53,9 +53,10 @@ TIMEOUT = 600.0
 
 @functools.cache
 def test_set() -> tuple[np.ndarray, np.ndarray]:
-    """MNIST's test images (float64) and labels, read once per grader."""
+    """MNIST's test images (float32, as the network sees them) and labels, read once per
+    grader."""
     folder = mnist.ensure()
-    images = mnist.pixels(mnist.read_idx(folder / mnist.TEST_IMAGES)).astype(np.float64)
+    images = mnist.pixels(mnist.read_idx(folder / mnist.TEST_IMAGES))
     return images, mnist.read_idx(folder / mnist.TEST_LABELS).astype(np.int64)
 
 
@@ -91,31 +92,66 @@ def row_keys(rows: np.ndarray) -> list[tuple[int, int] | None]:
 
 
 @functools.cache
-def training_rows() -> dict[tuple[int, int], int]:
-    """``{key of a training image: its label}`` of the 55,000 training images."""
+def training_set() -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's 55,000 training images (a row of bytes each) and their labels."""
     folder = mnist.ensure()
     raw = mnist.read_idx(folder / mnist.TRAIN_IMAGES)[5000:]
-    labels = mnist.read_idx(folder / mnist.TRAIN_LABELS)[5000:]
-    return dict(zip(_mixed(raw.reshape(len(raw), PIXELS)), labels.tolist(), strict=True))
+    return raw.reshape(len(raw), PIXELS), mnist.read_idx(folder / mnist.TRAIN_LABELS)[5000:]
+
+
+@functools.cache
+def training_rows() -> dict[tuple[int, int], int]:
+    """``{key of a training image: its label}`` of the 55,000 training images."""
+    raw, labels = training_set()
+    return dict(zip(_mixed(raw), labels.tolist(), strict=True))
+
+
+class Expected:
+    """The batches ``data.next_batch`` gives the worker's ``train``, in the order the grader drew
+    (``order_seed``): a training step fed the next of them is known to be fed training rows and
+    their labels at once; any other feed is checked row by row (:func:`row_keys`)."""
+
+    def __init__(self, order_seed: int):
+        raw, _ = training_set()
+        self.order = np.random.default_rng(order_seed).permutation(len(raw))
+        self.position = 0
+        self.in_step = True  # every batch so far was the next one
+
+    def next(self, x: np.ndarray, y: np.ndarray) -> bool:
+        """Whether ``x``, ``y`` are the next batch (and if so, move past it)."""
+        if not self.in_step or x.dtype != np.float32 or not 0 < len(x) <= len(self.order):
+            self.in_step = False
+            return False
+        raw, labels = training_set()
+        rows = self.order[(self.position + np.arange(len(x))) % len(self.order)]
+        self.in_step = (x.shape == (len(rows), PIXELS) and np.array_equal(x, _VALUES[raw[rows]])
+                        and np.array_equal(y, np.eye(10, dtype=y.dtype)[labels[rows]]))
+        self.position = (self.position + len(x)) % len(self.order)
+        return self.in_step
 
 
 def logits(weights: dict[str, Any], images: np.ndarray) -> np.ndarray:
-    """The lecture's forward pass, ``relu(x W1 + b1) W2 + b2``, in float64."""
-    w1, b1, w2, b2 = (np.asarray(weights[k], np.float64) for k in
+    """The lecture's forward pass, ``relu(x W1 + b1) W2 + b2``, in the precision of ``images``
+    (float32 as in the network itself, float64 for a loss)."""
+    w1, b1, w2, b2 = (np.asarray(weights[k], images.dtype) for k in
                       ("weights/hidden1", "biases/hidden1", "weights/output", "biases/output"))
-    return np.maximum(images @ w1 + b1, 0) @ w2 + b2
+    with np.errstate(all="ignore"):  # weights that overflow give no finite logits, said below
+        return np.maximum(images @ w1 + b1, 0) @ w2 + b2
 
 
-def accuracy(weights: dict[str, Any]) -> float:
-    """The fraction of the 10,000 test images the network with these weights classifies."""
+def accuracy(weights: dict[str, Any], most: int | None = None) -> float:
+    """The fraction of the 10,000 test images (the first ``most``, if given) the network with
+    these weights classifies."""
     images, labels = test_set()
-    out = logits(weights, images)
-    return float(np.mean(np.argmax(out, axis=1) == labels)) if np.all(np.isfinite(out)) else 0.0
+    out = logits(weights, images[:most])
+    if not np.all(np.isfinite(out)):
+        return 0.0
+    return float(np.mean(np.argmax(out, axis=1) == labels[:len(out)]))
 
 
 def held_out_loss(weights: dict[str, Any]) -> float:
     images, labels = test_set()
-    out = logits(weights, images[:HELD_OUT])
+    out = logits(weights, images[:HELD_OUT].astype(np.float64))
     shifted = out - out.max(axis=1, keepdims=True)
     value = float(np.mean(np.log(np.exp(shifted).sum(axis=1))
                           - shifted[np.arange(HELD_OUT), labels[:HELD_OUT]]))
@@ -227,7 +263,7 @@ def notebook_start(student: Any, rng: np.random.Generator) -> tuple[dict[str, np
                                      "so the run started from the grader's own draw")
     if not all(np.all(np.isfinite(v)) for v in start.values()):
         return start, "init_params gives weights that are not finite numbers"
-    if accuracy(start) > START_MOST:
+    if accuracy(start, most=HELD_OUT) > START_MOST:  # untrained weights classify about 10%
         return start, ("init_params gives weights that already classify the test images: the "
                        "run must start from untrained weights")
     return start, ""
@@ -237,14 +273,14 @@ class _Watch:
     """The grader's eye on each run the student's session asks for (see the module)."""
 
     def __init__(self, run: Run, evaluator: Any, session: int, base: dict[str, Any],
-                 checks: set[int]):
+                 checks: set[int], expected: Expected):
         self.run, self.evaluator, self.session, self.base = run, evaluator, session, base
         self.checks = checks
+        self.expected = expected
         self.train_op = ""  # the worker's name of the training step
         self.loss = ""
         self.gradients: list[str] = []
         self.reference: list[str] = []
-        self.rows = training_rows()
 
     def weights(self) -> dict[str, np.ndarray]:
         keys = sorted(self.base["variables"])
@@ -265,10 +301,12 @@ class _Watch:
             self.run.sizes.append(0)
             return
         self.run.sizes.append(len(x))
-        labels = [None if key is None else self.rows.get(key) for key in row_keys(x)]
-        if any(label is None for label in labels) or not np.array_equal(
-                y, np.eye(10, dtype=y.dtype)[np.asarray(labels, dtype=np.int64)]):
-            self.run.foreign += 1
+        if not self.expected.next(x, y):
+            rows = training_rows()
+            labels = [None if key is None else rows.get(key) for key in row_keys(x)]
+            if any(label is None for label in labels) or not np.array_equal(
+                    y, np.eye(10, dtype=y.dtype)[np.asarray(labels, dtype=np.int64)]):
+                self.run.foreign += 1
         if step in self.checks and self.gradients:
             values = self.evaluator.run(self.session, [*self.gradients, *self.reference], feeds)
             half = len(self.gradients)
@@ -302,7 +340,8 @@ def lecture_run(student: Any, hidden: Any) -> Run:
     evaluator = student.evaluator
     session = evaluator.open(graph, trusted=True)
     checks = set(int(s) for s in rng.choice(SETTINGS["n_iter"] - 1, CHECKS, replace=False) + 1)
-    watch = _Watch(run, evaluator, session, base, checks)
+    order_seed = int(rng.integers(0, 2**31 - 1))
+    watch = _Watch(run, evaluator, session, base, checks, Expected(order_seed))
     remote = Remote(evaluator, session, policy=ops.FORWARD, keep_feeds=False, before=watch.before,
                     after=watch.after)
 
@@ -347,7 +386,7 @@ def lecture_run(student: Any, hidden: Any) -> Run:
     remote.prepare = prepare
     try:
         result = student.task("lecture_run", remote=remote, session=session,
-                              order_seed=int(rng.integers(0, 2**31 - 1)), timeout=TIMEOUT,
+                              order_seed=order_seed, timeout=TIMEOUT,
                               **SETTINGS)
         run.costs = result.get("costs", result.get("costs_error"))
     except StudentError as exc:
@@ -368,3 +407,4 @@ def _reference_gradients(evaluator: Any, session: int, base: dict[str, Any],
                          made: dict[str, Any]) -> list[str]:
     """Names of the lecture loss's gradients, in the order of ``made``'s variables."""
     return list(evaluator.gradients(session, loss=base["loss"], variables=made["variables"]))
+
