@@ -100,6 +100,11 @@ class Evaluator:
         if self._worker is not None and self._worker.alive:
             self.ask({"op": "close", "session": session})
 
+    def release(self) -> None:
+        """Let the process end, without waiting (see ``Worker.release``)."""
+        if self._worker is not None:
+            self._worker.release()
+
     def close(self) -> None:
         if self._worker is not None:
             self._worker.close()

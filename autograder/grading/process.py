@@ -379,15 +379,20 @@ class Worker:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def release(self) -> None:
+        """Tell the launcher to end the worker (see :meth:`kill`), and do not wait: several
+        workers released first end side by side."""
+        if self._lifeline >= 0:
+            os.close(self._lifeline)
+            self._lifeline = -1
+
     def kill(self) -> None:
         """End the worker and everything it started, and reap it.
 
         Closing the lifeline tells the launcher to kill the worker's tree and to exit once
         nothing is left; should the launcher not exit, its process group is killed.
         """
-        if self._lifeline >= 0:
-            os.close(self._lifeline)
-            self._lifeline = -1
+        self.release()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:

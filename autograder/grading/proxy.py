@@ -148,7 +148,14 @@ class StudentProxy:
     def output(self) -> str:
         return "\n".join(w.log.text() for w in self.workers if w.log.text())
 
+    def release(self) -> None:
+        """Tell every process to end, without waiting (see ``Worker.release``)."""
+        for worker in self.workers:
+            worker.release()
+        self.evaluator.release()
+
     def close(self) -> None:
+        self.release()  # all told first, so that they end side by side
         for worker in self.workers:
             worker.close()
         self.evaluator.close()
