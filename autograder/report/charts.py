@@ -98,10 +98,11 @@ def _ticks(axis: Any, low: float, high: float) -> list[str]:
             if low - 1e-9 <= loc <= high + 1e-9 and label.get_text()]
 
 
-def drawn(fig: Any) -> dict[str, Any]:
+def drawn(fig: Any, *, draw: bool = True) -> dict[str, Any]:
     """What the figure's first axes show: ``{"title", "x_ticks", "y_ticks"}``, tick labels as
-    drawn (a wrapped label keeps its newlines)."""
-    fig.canvas.draw()
+    drawn (a wrapped label keeps its newlines); ``draw=False`` for a figure drawn already."""
+    if draw:
+        fig.canvas.draw()
     ax = fig.axes[0]
     return {"title": ax.get_title(), "x_ticks": _ticks(ax.xaxis, *ax.get_xlim()),
             "y_ticks": _ticks(ax.yaxis, *ax.get_ylim())}

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +51,17 @@ def page(title: str, body: str) -> str:
             f"<body>\n{body}\n</body></html>\n")
 
 
-def figure(fig: Any, alt: str, facts: dict[str, Any] | None = None) -> str:
+def figure(fig: Any, alt: str,
+           facts: dict[str, Any] | Callable[[Any], dict[str, Any]] | None = None) -> str:
     """An ``<img>`` holding a matplotlib figure as an embedded PNG; the figure is closed.
-    ``facts`` become ``data-*`` attributes, as JSON (``{"y_ticks": [...]}``: ``data-y-ticks``)."""
+    ``facts`` become ``data-*`` attributes, as JSON (``{"y_ticks": [...]}``: ``data-y-ticks``);
+    a function gives them from the figure once it is drawn (saving it draws it)."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    if callable(facts):
+        facts = facts(fig)
     plt.close(fig)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     extra = "".join(f' data-{k.replace("_", "-")}="{esc(json.dumps(v))}"'
