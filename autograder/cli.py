@@ -27,13 +27,13 @@ def dashboard_extras(folder: Path) -> list[str]:
     return [found] if found else []
 
 
-def in_template() -> None:
+def in_template(*, tensorflow: bool = True) -> None:
     """Run this command in a fork of the warm template and exit as it does (once per command:
     TensorFlow is imported by the template only; see autograder/worker/zygote.py). Where there
     is no template, return and let the command run here."""
     from autograder.worker import template
 
-    code = template.delegate("autograder.cli:main", [sys.argv[1:]])
+    code = template.delegate("autograder.cli:main", [sys.argv[1:]], tensorflow=tensorflow)
     if code is not None:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
@@ -62,10 +62,11 @@ def grade(assignment: str, path: Path, json_out: Path | None, html_out: Path | N
     from autograder.worker import template
 
     try:
-        manifest.get(assignment)  # a mistyped name is said at once, before anything starts
+        graded = manifest.get(assignment)  # a mistyped name is said at once, before anything
     except manifest.UnknownAssignment as exc:
         fail(str(exc))
-    template.start()  # TensorFlow's import begins; what cannot be graded is said meanwhile
+    # TensorFlow's import begins; what cannot be graded is said meanwhile
+    template.start(tensorflow=graded.tensorflow)
     from autograder.grading.hidden import SecretError, course_secret
     from autograder.submission.load import SubmissionError, load
 
@@ -75,7 +76,7 @@ def grade(assignment: str, path: Path, json_out: Path | None, html_out: Path | N
     except (SubmissionError, SecretError) as exc:
         template.discard()
         fail(str(exc))
-    in_template()
+    in_template(tensorflow=graded.tensorflow)
     from dataclasses import replace
 
     from autograder.grading.proxy import SandboxRefused
@@ -233,10 +234,11 @@ def gradescope_run(assignment: str, root: Path) -> None:
     from autograder.worker import template
 
     try:
-        manifest.get(assignment)
+        graded = manifest.get(assignment)
     except manifest.UnknownAssignment as exc:
         fail(str(exc))
-    template.start()  # TensorFlow's import begins; what cannot be graded is answered meanwhile
+    # TensorFlow's import begins; what cannot be graded is answered meanwhile
+    template.start(tensorflow=graded.tensorflow)
     from autograder.export import runner
 
     try:
@@ -244,7 +246,7 @@ def gradescope_run(assignment: str, root: Path) -> None:
         if results is not None:
             template.discard()
         else:
-            in_template()
+            in_template(tensorflow=graded.tensorflow)
             results = runner.run(assignment=assignment, root=root)
     except OSError as exc:
         template.discard()

@@ -17,13 +17,17 @@ class Assignment:
     # tests of the notebook's run as a whole, besides one test group per graded function; a
     # test's name begins with one of these or with the graded function it is about
     runs: tuple[str, ...] = ()
+    # graded with TensorFlow (the notebook's code, the reference or the suite use it); a command
+    # for one assignment without it does not import it
+    tensorflow: bool = True
 
 
 ASSIGNMENTS: tuple[Assignment, ...] = (
     Assignment("tf_basics", "TensorFlow basics: constants, sessions, variables, placeholders", 20),
     Assignment("losses", "Loss functions: squared loss and cross-entropy", 20),
     Assignment("backprop", "The chain rule and backpropagation", 20),
-    Assignment("gradient_descent", "Gradient descent: batch, stochastic and mini-batch", 20),
+    Assignment("gradient_descent", "Gradient descent: batch, stochastic and mini-batch", 20,
+               tensorflow=False),
     Assignment("mlp_mnist", "A multilayer perceptron learns MNIST", 20,
                runs=("the lecture's run",)),
 )

@@ -287,7 +287,7 @@ def test_a_template_whose_threads_started_refuses_and_workers_start_afresh(tmp_p
                 os.close(fd)
     assert refusing.process.wait(timeout=10) != 0  # it ended instead of forking
     # A grader whose template refuses says so once, and grades with workers started afresh.
-    monkeypatch.setattr(warm, "_shared", {os.getpid(): warm.Template(
+    monkeypatch.setattr(warm, "_shared", {(os.getpid(), True): warm.Template(
         command=[sys.executable, "-c", REFUSING])})
     monkeypatch.setattr(warm, "_refused", [])
     capfd.readouterr()
@@ -318,7 +318,7 @@ def test_a_folder_named_autograder_where_the_template_starts_is_not_the_kit(tmp_
     shadow = tmp_path / "cwd"
     (shadow / "autograder" / "submission").mkdir(parents=True)
     (shadow / "autograder" / "worker.py").write_text("raise SystemExit('the wrong kit')\n")
-    monkeypatch.setattr(warm, "_shared", {os.getpid(): warm.Template(cwd=str(shadow))})
+    monkeypatch.setattr(warm, "_shared", {(os.getpid(), True): warm.Template(cwd=str(shadow))})
     monkeypatch.setattr(warm, "_refused", [])
     assert_a_forked_worker_answers(tmp_path)
     assert not warm._refused
@@ -468,10 +468,10 @@ def test_a_template_started_early_is_ended_when_there_is_nothing_to_grade(monkey
     monkeypatch.setattr(warm, "_shared", {})
     monkeypatch.setattr(warm, "_refused", [])
     warm.start()
-    template = warm._shared[os.getpid()]
+    template = warm._shared[(os.getpid(), True)]
     assert template.process is not None and template.process.poll() is None  # importing
     warm.discard()
-    assert template.process.poll() is not None and os.getpid() not in warm._shared
+    assert template.process.poll() is not None and not warm._shared
 
 
 def test_a_system_that_cannot_pass_descriptors_has_no_template_and_says_so(monkeypatch, capfd):
@@ -493,3 +493,38 @@ def test_grading_imports_no_notebook_validator():
             "('nbformat', 'jsonschema')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's /proc")
+def test_an_assignment_graded_without_tensorflow_gets_a_template_without_it(monkeypatch,
+                                                                            template, tmp_path):
+    """gradient_descent is NumPy: its command's template skips TensorFlow's import (3 s of a
+    grade), a worker of another assignment in the same process still gets a template with it,
+    and a student's cell that imports TensorFlow anyway still runs (the worker imports it)."""
+    assert "libtensorflow" in Path(f"/proc/{template.process.pid}/maps").read_text()
+    monkeypatch.setattr(warm, "_shared", {})
+    monkeypatch.setattr(warm, "_refused", [])
+    try:
+        warm.start(tensorflow=False)
+        numpy_only = warm.shared(tensorflow=False)
+        assert numpy_only is not None and not numpy_only.tensorflow
+        maps = Path(f"/proc/{numpy_only.process.pid}/maps").read_text()
+        assert "libtensorflow" not in maps and "matplotlib" in maps
+        assert warm.shared(tensorflow=False) is numpy_only
+        with_tf = warm.shared(tensorflow=True)
+        assert with_tf is not None and with_tf is not numpy_only
+        assert "libtensorflow" in Path(f"/proc/{with_tf.process.pid}/maps").read_text()
+        assert warm.shared(tensorflow=False) is with_tf  # it serves both
+        scratch = tmp_path / "gd"
+        scratch.mkdir()
+        warm._shared.pop((os.getpid(), True)).close()
+        proxy = StudentProxy(assignment="gradient_descent", limits=FAST, scratch=scratch,
+                             cells=[{"index": 0, "source": "import tensorflow as tf\n"
+                                     "def cost(X, y, theta):\n    return float(tf.constant(2.0))\n"}])
+        try:
+            assert proxy.call("cost", 1, 2, 3) == 2.0
+            assert isinstance(proxy.workers[0].process, warm.Launched)  # forked from numpy_only
+        finally:
+            proxy.close()
+    finally:
+        warm.discard()

@@ -33,6 +33,7 @@ from autograder.grading.hidden import SecretError, course_secret, secret_id
 from autograder.report import dashboard, pages
 from autograder.submission.load import SubmissionError, find_notebook, load
 from autograder.text import for_terminal
+from autograder.worker import template
 from autograder.worker.limits import Limits
 
 DEFAULT_OUT = Path("grades")
@@ -122,8 +123,9 @@ def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT, workers: int
     figures to each report page (for mlp_mnist a training run more per submission). Raises
     :class:`~autograder.manifest.UnknownAssignment` and :class:`BatchError`.
     """
-    manifest.get(assignment)
+    graded = manifest.get(assignment)
     start = time.monotonic()
+    template.start(tensorflow=graded.tensorflow)  # its import overlaps the checks below
     try:
         secret = course_secret()
     except SecretError as exc:
@@ -173,7 +175,7 @@ def main(*, assignment: str, folder: Path, out: Path = DEFAULT_OUT, workers: int
                 cluster.run(jobs, client=client, on_result=record)
             else:
                 pool.run(jobs, workers=workers or os.cpu_count() or 1, on_result=record,
-                         log=book.folder / "graders.log")
+                         log=book.folder / "graders.log", tensorflow=graded.tensorflow)
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:

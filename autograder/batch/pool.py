@@ -139,12 +139,13 @@ def serve_forked(log: str | None, fd: int) -> None:
     serve(Connection(fd), Path(log) if log else None)
 
 
-def _start(child: Connection, log: Path | None) -> Any:
+def _start(child: Connection, log: Path | None, tensorflow: bool) -> Any:
     """A grader process serving ``child``: a fork of the warm template where there is one (it
     has imported TensorFlow already, and its pages are shared with the workers), otherwise a
     fresh Python process."""
     forked = template.fork_delegate("autograder.batch.pool:serve_forked",
-                                  [str(log) if log else None], extras=(child.fileno(),))
+                                  [str(log) if log else None], extras=(child.fileno(),),
+                                  tensorflow=tensorflow)
     if forked is not None:
         return forked
     process = _CONTEXT.Process(target=serve, args=(child, log, os.getpid()), daemon=True,
@@ -154,9 +155,9 @@ def _start(child: Connection, log: Path | None) -> Any:
 
 
 class _Grader:
-    def __init__(self, log: Path | None):
+    def __init__(self, log: Path | None, tensorflow: bool = True):
         self.conn, child = _CONTEXT.Pipe()
-        self.process = _start(child, log)
+        self.process = _start(child, log, tensorflow)
         child.close()
         self.jobs: deque[tuple[Job, Future[Outcome]]] = deque()  # handed to it, oldest first
 
@@ -192,9 +193,10 @@ class Pool:
 
     STOPPED = "grading was stopped before this submission was graded"
 
-    def __init__(self, *, workers: int, log: Path | None = None):
+    def __init__(self, *, workers: int, log: Path | None = None, tensorflow: bool = True):
         self.workers = max(1, workers)
         self.log = log
+        self.tensorflow = tensorflow  # False: the jobs' assignment is graded without it
         self._lock = threading.Lock()
         self._queue: deque[tuple[Job, Future[Outcome]]] = deque()
         self._finishing = False
@@ -202,7 +204,7 @@ class Pool:
         self._waiting: list[_Grader] = []  # graders whose ("want",) is not answered yet
         self._idle_deaths = 0  # graders that died holding no job: the kit itself cannot start
         self._wake_r, self._wake_w = os.pipe()
-        self.graders = [_Grader(log) for _ in range(self.workers)]
+        self.graders = [_Grader(log, tensorflow) for _ in range(self.workers)]
         self._thread = threading.Thread(target=self._loop, daemon=True, name="autograder-pool")
         self._thread.start()
 
@@ -286,7 +288,7 @@ class Pool:
         with self._lock:
             again = not self.graders and bool(self._queue)
         if again:  # every grader died, and a job came: try one more
-            self.graders.append(_Grader(self.log))
+            self.graders.append(_Grader(self.log, self.tensorflow))
         with self._lock:
             for grader in sorted(self._waiting, key=lambda g: len(g.jobs)):
                 item = None
@@ -347,16 +349,16 @@ class Pool:
             replace = self._idle_deaths <= 3 and (
                 bool(self._queue) or (not self._finishing and len(self.graders) < self.workers))
         if replace:
-            self.graders.append(_Grader(self.log))
+            self.graders.append(_Grader(self.log, self.tensorflow))
 
 
 def run(jobs: list[Job], *, workers: int, on_result: Callable[[Outcome], None],
-        log: Path | None = None) -> None:
+        log: Path | None = None, tensorflow: bool = True) -> None:
     """Grade ``jobs`` with ``workers`` grader processes, calling ``on_result`` (in this thread)
-    as each finishes."""
+    as each finishes; ``tensorflow=False``: the jobs' assignment is graded without it."""
     if not jobs:
         return
-    with Pool(workers=min(workers, len(jobs)), log=log) as graders:
+    with Pool(workers=min(workers, len(jobs)), log=log, tensorflow=tensorflow) as graders:
         futures = [graders.submit(job) for job in jobs]
         graders.finish()
         for future in as_completed(futures):

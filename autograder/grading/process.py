@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from autograder import manifest
 from autograder.grading import kept
 from autograder.grading.hidden import secret_path
 from autograder.worker import floor, protocol, sandbox, template
@@ -238,7 +239,8 @@ class Worker:
               fds: tuple[int, ...]) -> template.Launched | None:
         """The worker's launcher forked from this process's warm template, or None if there
         is none (then it starts afresh)."""
-        warm = template.shared()
+        graded = next((a for a in manifest.ASSIGNMENTS if a.name == self.assignment), None)
+        warm = template.shared(tensorflow=graded is None or graded.tensorflow)  # evaluator: yes
         if warm is None:
             return None
         config = sandbox.config(home=str(self.home), lend=lend, hide=hide, limits=self.limits,

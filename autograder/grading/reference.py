@@ -11,6 +11,7 @@ import functools
 from collections.abc import Iterator
 from typing import Any
 
+from autograder import manifest
 from autograder.generate import pipelines
 from autograder.worker import harness, protocol
 
@@ -24,7 +25,7 @@ class Reference:
         self.assignment = assignment
         cells = pipelines.build(assignment, pipelines.REFERENCE)
         self.namespace = harness.new_namespace()
-        with _eager_stays():
+        with _eager_stays() if manifest.get(assignment).tensorflow else contextlib.nullcontext():
             notes = harness.execute_cells(
                 [{"index": i, "source": c.source} for i, c in enumerate(cells)], self.namespace
             )

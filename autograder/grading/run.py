@@ -141,8 +141,9 @@ def remembered_reference(assignment: str) -> Remembered:
 
 def _load(student: StudentProxy) -> None:
     student.start()
-    with contextlib.suppress(StudentError, SandboxRefused):  # started now, it overlaps the cells
-        student.evaluator.start()
+    if manifest.get(student.assignment).tensorflow:  # else it starts if ever asked
+        with contextlib.suppress(StudentError, SandboxRefused):  # started now, it overlaps the cells
+            student.evaluator.start()
     # the proxy raises it again at the first call (a refusal: at the end of the grade)
     with contextlib.suppress(StudentError, SandboxRefused):
         student.load_report  # noqa: B018 (the property runs the cells)

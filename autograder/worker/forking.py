@@ -26,6 +26,7 @@ IDLE_SECONDS = 600.0  # a template unused this long, with no fork of it running,
 IDLE_EXIT = 75  # its exit status then
 ENV_IDLE = "AUTOGRADER_TEMPLATE_IDLE"
 ENV_DELEGATE = "AUTOGRADER_IN_DELEGATE"
+ENV_WARM = "AUTOGRADER_TEMPLATE_WARM"  # "numpy": the template imports no TensorFlow
 _delegated: list[bool] = []
 
 

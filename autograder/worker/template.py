@@ -26,6 +26,7 @@ from typing import Any
 from autograder.worker.forking import (
     ENV_DELEGATE,
     ENV_IDLE,
+    ENV_WARM,
     FDS,
     IDLE_EXIT,
     KEEP_ENV,
@@ -48,15 +49,20 @@ class Template:
     START_TIMEOUT = 120.0
 
     def __init__(self, command: list[str] | None = None, *, wait: bool = True,
-                 cwd: str = "/") -> None:
+                 cwd: str = "/", tensorflow: bool = True) -> None:
         """Start a template in ``cwd`` (``command``, given the socket's descriptor number as its
         last argument, stands in for ``python -m autograder.worker.zygote`` in tests) and, if
-        ``wait``, wait until it is ready (else the first request waits)."""
+        ``wait``, wait until it is ready (else the first request waits). Without
+        ``tensorflow`` it imports NumPy and matplotlib but not TensorFlow (for an assignment
+        graded without it: a fork that needs TensorFlow after all imports it itself)."""
         if not hasattr(socket, "send_fds") or not hasattr(os, "pidfd_open"):
             raise Unavailable("this system cannot pass descriptors or open pidfds")
         self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
         env.update(WORKER_ENV, **{ENV_IDLE: str(idle_seconds())})
+        self.tensorflow = tensorflow
+        if not tensorflow:
+            env[ENV_WARM] = "numpy"
         try:
             self.process = subprocess.Popen(
                 [*(command or python_module("autograder.worker.zygote")), str(theirs.fileno())],
@@ -84,6 +90,7 @@ class Template:
         template = cls.__new__(cls)
         template._sock, template.process, template._lock = sock, None, threading.Lock()
         template._parent, template.threads, template._ready = os.getppid(), 0, True
+        template.tensorflow = "tensorflow" in sys.modules  # the delegate has its imports
         return template
 
     def _reply(self, timeout: float, what: str) -> tuple[dict[str, Any], list[int]]:
@@ -205,14 +212,26 @@ def _is_open(fd: int) -> bool:
     return True
 
 
-_shared: dict[int, Template] = {}
+# This process's templates, by (pid, whether it imported TensorFlow): one that did serves
+# every request, one that did not (``start(tensorflow=False)``) only those without TensorFlow.
+_shared: dict[tuple[int, bool], Template] = {}
 _refused: list[str] = []
 _guard = threading.Lock()
 
 
 def attach(sock: socket.socket) -> None:
-    """In a delegate: its template is the one it was forked from, reached through ``sock``."""
-    _shared[os.getpid()] = Template.attached(sock)
+    """In a delegate: its template is the one it was forked from, reached through ``sock``
+    (whose imports the delegate has)."""
+    template = Template.attached(sock)
+    _shared[(os.getpid(), template.tensorflow)] = template
+
+
+def _find(tensorflow: bool) -> Template | None:
+    pid = os.getpid()
+    found = _shared.get((pid, True))
+    if not tensorflow and (found is None or not found.alive):
+        found = _shared.get((pid, False))
+    return found if found is not None and found.alive else None
 
 
 def enabled() -> bool:
@@ -220,17 +239,20 @@ def enabled() -> bool:
     return os.environ.get("AUTOGRADER_TEMPLATE", "1") != "0" and sys.platform.startswith("linux")
 
 
-def shared(*, wait: bool = True) -> Template | None:
+def shared(*, wait: bool = True, tensorflow: bool = True) -> Template | None:
     """This process's template, started at the first call and, if ``wait``, ready; None where
     there can be none (the first refusal is said on stderr once, and workers then start
-    afresh)."""
+    afresh). ``tensorflow=False``: the forks need no TensorFlow (an assignment graded without
+    it, ``manifest``), and a template that skipped its import will do; one that imported it
+    serves either way."""
     if not enabled() or _refused:
         return None
     with _guard:
-        template = _shared.get(os.getpid())
-        if template is None or not template.alive:
+        template = _find(tensorflow)
+        if template is None:
             try:
-                template = _shared[os.getpid()] = Template(wait=False)
+                template = _shared[(os.getpid(), tensorflow)] = Template(wait=False,
+                                                                         tensorflow=tensorflow)
             except (Unavailable, OSError) as exc:
                 refuse(exc if isinstance(exc, Unavailable) else str(exc))
                 return None
@@ -244,20 +266,24 @@ def shared(*, wait: bool = True) -> Template | None:
     return template
 
 
-def start() -> None:
+def start(*, tensorflow: bool = True) -> None:
     """Start this process's template and go on while it imports TensorFlow (a command checks
-    its input meanwhile); nothing in a delegate, or where there is no template."""
+    its input meanwhile); nothing in a delegate, or where there is no template. A command for
+    one assignment graded without TensorFlow (``manifest``) passes ``tensorflow=False``: the
+    template then skips its import, three seconds of the command's start."""
     if not delegated():
-        shared(wait=False)
+        shared(wait=False, tensorflow=tensorflow)
 
 
 def discard() -> None:
     """End the template this process started, if any: a command that found nothing to grade
     does not leave it to finish TensorFlow's import."""
     with _guard:
-        template = _shared.pop(os.getpid(), None)
-    if template is not None and template.process is not None:
-        template.close()
+        mine = [key for key in _shared if key[0] == os.getpid()]
+        templates = [_shared.pop(key) for key in mine]
+    for template in templates:
+        if template.process is not None:
+            template.close()
 
 
 def refuse(reason: str | Unavailable) -> None:
@@ -273,14 +299,14 @@ def refuse(reason: str | Unavailable) -> None:
 
 
 def fork_delegate(call: str, args: list[Any], extras: tuple[int, ...] = (), *,
-                  stdio: tuple[int, int, int] | None = None,
-                  cwd: str | None = None) -> Delegate | None:
+                  stdio: tuple[int, int, int] | None = None, cwd: str | None = None,
+                  tensorflow: bool = True) -> Delegate | None:
     """``call(*args)`` started in a fork of this process's template (see
-    :meth:`Template.fork_delegate`); None where there is no template, or in a delegate already:
-    the caller then does the work another way."""
+    :meth:`Template.fork_delegate`; ``tensorflow`` as for :func:`shared`); None where there is
+    no template, or in a delegate already: the caller then does the work another way."""
     if delegated():
         return None
-    template = shared()
+    template = shared(tensorflow=tensorflow)
     if template is None:
         return None
     try:
@@ -295,7 +321,7 @@ def exit_status(code: int) -> int:
     return code if code >= 0 else 128 - code
 
 
-def delegate(call: str, args: list[Any]) -> int | None:
+def delegate(call: str, args: list[Any], *, tensorflow: bool = True) -> int | None:
     """Run ``call(*args)`` in a fork of this process's template (see :func:`fork_delegate`) and
     wait for it, passing on SIGINT, SIGTERM and SIGHUP; return its exit status, or None where
     there is no template (the caller then does the work itself).
@@ -303,7 +329,7 @@ def delegate(call: str, args: list[Any]) -> int | None:
     A command that grades delegates so that TensorFlow is imported once, by the template, and
     the grading process is a fork of it: the command itself never imports TensorFlow.
     """
-    fork = fork_delegate(call, args)
+    fork = fork_delegate(call, args, tensorflow=tensorflow)
     if fork is None:
         return None
     saved = {}
