@@ -296,7 +296,7 @@ def test_a_grader_that_dies_fails_only_the_submission_it_was_grading(tmp_path: P
     started: list = []
     real_start = pool._start
     monkeypatch.setattr(pool, "_start",
-                        lambda child, log: started.append(real_start(child, log)) or started[-1])
+                        lambda *args: started.append(real_start(*args)) or started[-1])
 
     def job(student: str, source: str) -> Job:
         path = write_class(tmp_path, {f"{student}.py": source}) / f"{student}.py"
@@ -437,8 +437,8 @@ def test_without_a_template_graders_are_fresh_processes_and_grade_the_same(tmp_p
     kinds: list[str] = []
     real_start = pool._start
 
-    def recording(child, log):
-        process = real_start(child, log)
+    def recording(*args):
+        process = real_start(*args)
         kinds.append(type(process).__name__)
         return process
 
