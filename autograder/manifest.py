@@ -39,6 +39,12 @@ class UnknownAssignment(KeyError):
         return f"unknown assignment {self.args[0]!r} (known: {known})"
 
 
+def uses_tensorflow(name: str) -> bool:
+    """Whether grading ``name`` needs TensorFlow (yes for a name not in the course: the
+    evaluator's own, ``""``)."""
+    return next((a.tensorflow for a in ASSIGNMENTS if a.name == name), True)
+
+
 def get(name: str) -> Assignment:
     for assignment in ASSIGNMENTS:
         if assignment.name == name:

@@ -239,8 +239,7 @@ class Worker:
               fds: tuple[int, ...]) -> template.Launched | None:
         """The worker's launcher forked from this process's warm template, or None if there
         is none (then it starts afresh)."""
-        graded = next((a for a in manifest.ASSIGNMENTS if a.name == self.assignment), None)
-        warm = template.shared(tensorflow=graded is None or graded.tensorflow)  # evaluator: yes
+        warm = template.shared(tensorflow=manifest.uses_tensorflow(self.assignment))
         if warm is None:
             return None
         config = sandbox.config(home=str(self.home), lend=lend, hide=hide, limits=self.limits,

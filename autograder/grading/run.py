@@ -141,7 +141,7 @@ def remembered_reference(assignment: str) -> Remembered:
 
 def _load(student: StudentProxy) -> None:
     student.start()
-    if manifest.get(student.assignment).tensorflow:  # else it starts if ever asked
+    if manifest.uses_tensorflow(student.assignment):  # else it starts if ever asked
         with contextlib.suppress(StudentError, SandboxRefused):  # started now, it overlaps the cells
             student.evaluator.start()
     # the proxy raises it again at the first call (a refusal: at the end of the grade)
