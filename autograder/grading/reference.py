@@ -25,7 +25,7 @@ class Reference:
         self.assignment = assignment
         cells = pipelines.build(assignment, pipelines.REFERENCE)
         self.namespace = harness.new_namespace()
-        with _eager_stays() if manifest.get(assignment).tensorflow else contextlib.nullcontext():
+        with _eager_stays() if manifest.uses_tensorflow(assignment) else contextlib.nullcontext():
             notes = harness.execute_cells(
                 [{"index": i, "source": c.source} for i, c in enumerate(cells)], self.namespace
             )

@@ -106,6 +106,11 @@ def training_rows() -> dict[tuple[int, int], int]:
     return dict(zip(_mixed(raw), labels.tolist(), strict=True))
 
 
+def labelled(y: np.ndarray, labels: np.ndarray) -> bool:
+    """Whether the fed one-hot rows ``y`` are ``labels``."""
+    return np.array_equal(y, np.eye(10, dtype=y.dtype)[np.asarray(labels, dtype=np.int64)])
+
+
 class Expected:
     """The batches ``data.next_batch`` gives the worker's ``train``, in the order the grader drew
     (``order_seed``): a training step fed the next of them is known to be fed training rows and
@@ -125,7 +130,7 @@ class Expected:
         raw, labels = training_set()
         rows = self.order[(self.position + np.arange(len(x))) % len(self.order)]
         self.in_step = (x.shape == (len(rows), PIXELS) and np.array_equal(x, _VALUES[raw[rows]])
-                        and np.array_equal(y, np.eye(10, dtype=y.dtype)[labels[rows]]))
+                        and labelled(y, labels[rows]))
         self.position = (self.position + len(x)) % len(self.order)
         return self.in_step
 
@@ -304,8 +309,7 @@ class _Watch:
         if not self.expected.next(x, y):
             rows = training_rows()
             labels = [None if key is None else rows.get(key) for key in row_keys(x)]
-            if any(label is None for label in labels) or not np.array_equal(
-                    y, np.eye(10, dtype=y.dtype)[np.asarray(labels, dtype=np.int64)]):
+            if any(label is None for label in labels) or not labelled(y, labels):
                 self.run.foreign += 1
         if step in self.checks and self.gradients:
             values = self.evaluator.run(self.session, [*self.gradients, *self.reference], feeds)
