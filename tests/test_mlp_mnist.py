@@ -151,3 +151,77 @@ def test_the_grader_knows_the_batches_the_worker_gives_and_nothing_else():
         fresh.position = expected.position
         assert not fresh.next(*changed)
     assert expected.next(x, y) and not expected.next(x, y)  # the same batch twice: not the next
+
+
+def test_a_batch_fed_unchanged_is_named_and_a_name_stands_for_the_graders_own_rows():
+    """The lecture run's feeds by name (``Batches.name_of``, ``grading.evaluator.Sequence``, the
+    evaluator's staged rows): a batch ``data`` gave, fed as it was, crosses as its positions and
+    is fed the very same values; a changed batch crosses as its bytes; a bad name is refused."""
+    import numpy as np
+    import tensorflow as tf
+
+    from autograder.evaluator.engine import Engine
+    from autograder.grading.evaluator import Remote, Rows
+    from autograder.grading.proxy import StudentError
+    from autograder.suites.mlp_mnist import lecture
+    from autograder.tasks.mlp_mnist import Batches
+    from autograder.worker.harness import CallFailed
+    from coursekit.data import mnist
+
+    raw, labels = lecture.training_set()
+    order = np.random.default_rng(5).permutation(len(raw))
+    data = Batches(raw[order], mnist.one_hot(labels[order]), pixels=mnist.pixels)
+    expected = lecture.Expected(5)
+    sequence = expected.sequence(staged=120)
+    lazy = Batches(raw, mnist.one_hot(labels[order]), pixels=mnist.pixels, order=order)
+    for a, b in zip(data.next_batch(50), lazy.next_batch(50), strict=True):
+        assert np.array_equal(a, b)  # the rows in order, picked a batch at a time
+    x, y = data.next_batch(50)
+    assert np.array_equal(lazy.images[50:100], x)
+    assert data.name_of(x) == {"rows": [50, 50], "part": "images"}
+    assert data.name_of(y.copy()) == {"rows": [50, 50], "part": "labels"}
+    for other in (x.astype(np.float64), x[1:], x[::-1], np.zeros_like(x)):
+        assert data.name_of(other) is None
+    named = {part: sequence.named(data.name_of(v)) for part, v in (("x", x), ("y", y))}
+    assert np.array_equal(named["x"].array(), x) and np.array_equal(named["y"].array(), y)
+    x *= 0.5  # changed in place, after data gave it: its bytes cross, not its name
+    assert data.name_of(x) is None
+    for bad in ({"rows": [0, 0], "part": "images"}, {"rows": [-1, 5], "part": "labels"},
+                {"rows": [0, 10**9], "part": "images"}, {"rows": [0.0, 5], "part": "images"},
+                {"rows": [0, 5], "part": "weights"}, {"rows": [0, 5]}, "images"):
+        with pytest.raises(StudentError):
+            sequence.named(bad)
+    # The grader's record: the named batch moves the expected position on; a mismatched pair
+    # (images of one batch, labels of another) is not known to be training rows with labels.
+    expected.position = 50
+    assert expected.named(named["x"], named["y"]) and expected.position == 100
+    assert not expected.named(named["x"], Rows("labels", 0, 50, sequence))
+    # The evaluator feeds the staged rows a name stands for, and the sent ones beyond them.
+    graph = tf.Graph()
+    with graph.as_default():
+        images = tf.compat.v1.placeholder(tf.float32, [None, 784], name="x")
+        tf.identity(images, name="seen")
+    engine = Engine()
+    session = engine.handle({"op": "open", "graph": np.frombuffer(
+        graph.as_graph_def().SerializeToString(), np.uint8).copy(), "meta": False})["session"]
+
+    class Direct:
+        def stage(self, sid, part, rows, table):
+            engine.handle({"op": "stage", "session": sid, "part": part, "rows": rows,
+                           "table": table})
+
+    sequence.stage(Direct(), session)
+    for rows in (named["x"], Rows("images", 100, 50, sequence)):  # staged, then partly beyond
+        wire = rows.wire()
+        assert isinstance(wire, dict) == (rows.start + rows.size <= 120)
+        seen, = engine.handle({"op": "run", "session": session, "fetches": ["seen:0"],
+                               "feeds": {"x:0": wire}})
+        assert np.array_equal(seen, rows.array())
+    with pytest.raises(CallFailed, match="not staged"):
+        engine.handle({"op": "run", "session": session, "fetches": ["seen:0"],
+                       "feeds": {"x:0": {"staged": "images", "start": 100, "size": 50}}})
+    # A remote without a sequence takes no names.
+    remote = Remote(evaluator=None, session=session)  # type: ignore[arg-type]
+    with pytest.raises(StudentError, match="unusable"):
+        remote({"kind": "run", "session": session, "fetches": ["seen:0"],
+                "feeds": {"x:0": {"rows": [0, 50], "part": "images"}}})

@@ -86,16 +86,22 @@ return costs
 
 
 @pytest.mark.parametrize("feed", [
-    "batch_x, batch_y[::-1]",  # the batch's labels shuffled: rows of MNIST, not with their labels
-    "batch_x + 0.001, batch_y",  # images made up near MNIST's: not its rows
-], ids=["labels-shuffled", "images-altered"])
+    # the batch's labels shuffled: rows of MNIST, not with their labels
+    "feed_x, feed_y = batch_x, batch_y[::-1]",
+    # images made up near MNIST's: not its rows
+    "feed_x, feed_y = batch_x + 0.001, batch_y",
+    # the batch data gave, changed in place: fed as it is now, not by its name
+    "batch_x *= 0.5; feed_x, feed_y = batch_x, batch_y",
+    "batch_y[:] = batch_y[::-1]; feed_x, feed_y = batch_x, batch_y",
+], ids=["labels-shuffled", "images-altered", "images-changed-in-place",
+        "labels-changed-in-place"])
 def test_a_train_that_feeds_other_rows_than_the_batches_fails_the_lecture_run(
         tmp_path: Path, feed: str):
     body = f'''
 costs = []
 for step in range(n_iter):
     batch_x, batch_y = data.next_batch(n_batch)
-    feed_x, feed_y = {feed}
+    {feed}
     sess.run(train_op, feed_dict={{x: feed_x, y: feed_y}})
     if step % n_prt == 0:
         costs.append(float(sess.run(loss, feed_dict={{x: batch_x, y: batch_y}})))

@@ -19,6 +19,10 @@ grader names. Requests (plain data, ``protocol``):
               optimizer}`` -> ``{"train_op", "init"}``
 ``alias``     ``{session, names: {theirs: ours}}``: names a student's graph uses for the session's
               own nodes (its ``train_op``, its initialiser)
+``stage``     ``{session, part, rows, table}``: rows of bytes the session's feeds may name
+              instead of sending them (``{"staged": part, "start": s, "size": n}`` stands for
+              ``table[rows[s:s + n]]``: a training batch the grader drew, sent once, not at
+              every step)
 ``run``       ``{session, fetches, feeds}`` -> values (None for an operation)
 ``close``     ``{session}``
 """
@@ -94,6 +98,24 @@ class Session:
         self.session = tf.compat.v1.Session(graph=self.graph, config=session_config())
         self.aliases: dict[str, str] = {}
         self._reads: dict[str, Any] = {}
+        self.staged: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def stage(self, part: str, rows: Any, table: Any) -> None:
+        rows, table = np.asarray(rows), np.asarray(table)
+        if rows.dtype != np.uint8 or rows.ndim < 1 or table.ndim != 1 or table.size != 256 \
+                or table.dtype.kind != "f":
+            raise CallFailed("exception", "staged rows are bytes with a table of 256 values")
+        self.staged[part] = (rows, table)
+
+    def _staged(self, value: dict[str, Any]) -> np.ndarray:
+        """The rows a feed names (see the module)."""
+        part, start, size = value.get("staged"), value.get("start"), value.get("size")
+        found = self.staged.get(part) if isinstance(part, str) else None
+        if found is None or type(start) is not int or type(size) is not int \
+                or not (start >= 0 and size > 0 and start + size <= len(found[0])):
+            raise CallFailed("exception", "a feed names rows that were not staged")
+        rows, table = found
+        return table[rows[start:start + size]]
 
     def names(self) -> set[str]:
         return {op.name for op in self.graph.get_operations()}
@@ -223,7 +245,7 @@ class Session:
             if tensor.op.type not in PLACEHOLDERS:
                 raise CallFailed("exception", f"{name!r} is fed, but only placeholders may be "
                                  "fed here")
-            feed_dict[tensor] = value
+            feed_dict[tensor] = self._staged(value) if isinstance(value, dict) else value
         try:
             values = self.session.run(targets, feed_dict=feed_dict)
         except Exception as exc:
@@ -290,6 +312,9 @@ class Engine:
             for theirs, ours in dict(request["names"]).items():
                 session.node(str(ours))  # must exist
                 session.aliases[str(theirs)] = str(ours)
+            return None
+        if op == "stage":
+            self._session(request).stage(str(request["part"]), request["rows"], request["table"])
             return None
         if op == "run":
             return self._session(request).run([str(f) for f in request["fetches"]],

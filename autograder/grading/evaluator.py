@@ -8,10 +8,17 @@ the graphs it ran were a submission's, so it is never trusted with another's.
 :class:`Remote` answers a worker's session while a task runs: each ``run`` the worker asks for is
 checked (its session, the nodes it adds, under the task's policy), done by the evaluator and
 written in the remote's ``log``, which is the grader's own record of what the student's code ran.
+
+A remote given a :class:`Sequence` (the batches ``data.next_batch`` gives the worker, in the
+order the grader drew) also takes a feed that *names* rows of it instead of sending them: the
+worker names a batch it fed unchanged, the grader checks the name and feeds the evaluator those
+rows of its own (staged there once: :meth:`Sequence.stage`). A name says no more than the
+worker's bytes would: whatever it names, the rows fed are the grader's.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,13 +31,15 @@ from autograder.worker.limits import Limits
 
 
 class Evaluator:
-    """One submission's evaluator process, started on first use."""
+    """One submission's evaluator process, started on first use. Its requests are answered one
+    at a time, whichever thread asks."""
 
     def __init__(self, limits: Limits):
         self.limits = limits
         self.budget = Budget(limits.wall_seconds)  # the evaluator's own, as a worker's
         self.refusal: SandboxRefused | None = None
         self._worker: Worker | None = None
+        self._lock = threading.Lock()
 
     def _process(self) -> Worker:
         if self._worker is None or not self._worker.alive:
@@ -43,9 +52,14 @@ class Evaluator:
 
     def start(self) -> None:
         """Start the process now, so that its start overlaps other work."""
-        self._process()
+        with self._lock:
+            self._process()
 
     def ask(self, request: dict[str, Any], timeout: float | None = None) -> Any:
+        with self._lock:
+            return self._ask(request, timeout)
+
+    def _ask(self, request: dict[str, Any], timeout: float | None) -> Any:
         try:
             return self._process().request({"op": "evaluator", "request": request},
                                            self.budget.bound(timeout or self.limits.call_timeout),
@@ -88,10 +102,16 @@ class Evaluator:
     def alias(self, session: int, names: dict[str, str]) -> None:
         self.ask({"op": "alias", "session": session, "names": names})
 
+    def stage(self, session: int, part: str, rows: np.ndarray, table: np.ndarray) -> None:
+        """Rows of bytes (and the table of their 256 values) that feeds may name (:class:`Rows`)."""
+        self.ask({"op": "stage", "session": session, "part": part, "rows": rows, "table": table})
+
     def run(self, session: int, fetches: list[str], feeds: dict[str, Any] | None = None,
             timeout: float | None = None) -> list[Any]:
-        return self.ask({"op": "run", "session": session, "fetches": fetches,
-                         "feeds": feeds or {}}, timeout)
+        """``feeds`` may hold :class:`Rows` as well as arrays."""
+        wire = {k: v.wire() if isinstance(v, Rows) else v for k, v in (feeds or {}).items()}
+        return self.ask({"op": "run", "session": session, "fetches": fetches, "feeds": wire},
+                        timeout)
 
     def facts(self, session: int, fetches: list[str]) -> list[dict[str, Any]]:
         return self.ask({"op": "facts", "session": session, "fetches": fetches})
@@ -120,12 +140,76 @@ def trusted_bytes(graph: Any) -> np.ndarray:
     return np.frombuffer(meta.SerializeToString(), dtype=np.uint8).copy()
 
 
+class Sequence:
+    """The rows a worker's ``data`` gives, in order: ``images`` (bytes, a row each) and
+    ``labels`` (class numbers) at positions ``order``, turned into what a batch holds by
+    ``table`` (the float32 of each byte) and one-hot float32 labels. The first ``staged``
+    positions are staged in the evaluator (:meth:`stage`); rows beyond are sent."""
+
+    PARTS = ("images", "labels")
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, order: np.ndarray,
+                 table: np.ndarray, staged: int):
+        self.images, self.labels, self.order, self.table = images, labels, order, table
+        self.staged = min(int(staged), len(order))
+        self._one_hot = np.zeros(256, np.float32)
+        self._one_hot[1] = 1.0
+
+    def stage(self, evaluator: Evaluator, session: int) -> None:
+        first = self.order[:self.staged]
+        evaluator.stage(session, "images", self.images[first], self.table)
+        labels = np.zeros((len(first), 10), np.uint8)
+        labels[np.arange(len(first)), self.labels[first]] = 1
+        evaluator.stage(session, "labels", labels, self._one_hot)
+
+    def named(self, name: Any) -> Rows:
+        """The rows a worker's name stands for; StudentError for a name that names none."""
+        rows = name.get("rows") if isinstance(name, dict) else None
+        part = name.get("part") if isinstance(name, dict) else None
+        if not (part in self.PARTS and isinstance(rows, list) and len(rows) == 2
+                and all(type(n) is int for n in rows)
+                and 0 <= rows[0] < len(self.order) and 0 < rows[1] <= len(self.order)):
+            raise StudentError("bad_return", "the session named rows of data that it has not")
+        return Rows(part=part, start=rows[0], size=rows[1], sequence=self)
+
+    def positions(self, rows: Rows) -> np.ndarray:
+        return self.order[(rows.start + np.arange(rows.size)) % len(self.order)]
+
+    def array(self, rows: Rows) -> np.ndarray:
+        picked = self.positions(rows)
+        if rows.part == "images":
+            return self.table[self.images[picked]]
+        return np.eye(10, dtype=np.float32)[self.labels[picked]]
+
+    def wire(self, rows: Rows) -> Any:
+        if rows.start + rows.size <= self.staged:
+            return {"staged": rows.part, "start": rows.start, "size": rows.size}
+        return self.array(rows)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A feed the worker named: ``size`` rows of ``part`` from position ``start`` of the grader's
+    :class:`Sequence` (what ``data.next_batch`` gave there)."""
+
+    part: str
+    start: int
+    size: int
+    sequence: Sequence
+
+    def array(self) -> np.ndarray:
+        return self.sequence.array(self)
+
+    def wire(self) -> Any:
+        return self.sequence.wire(self)
+
+
 @dataclass
 class Run:
     """One ``run`` a student's session asked for: what, with which feeds, and what it gave."""
 
     fetches: list[str]
-    feeds: dict[str, np.ndarray]
+    feeds: dict[str, np.ndarray | Rows]
     values: list[Any]
 
 
@@ -140,6 +224,7 @@ class Remote:
     before: Callable[[list[str], dict[str, np.ndarray]], None] | None = None
     after: Callable[[list[str], list[Any]], None] | None = None
     prepare: Callable[[dict[str, Any]], Any] | None = None
+    sequence: Sequence | None = None  # the batches a feed may name (see the module)
     log: list[Run] = field(default_factory=list)
 
     def __call__(self, asked: Any) -> Any:
@@ -153,9 +238,12 @@ class Remote:
                                "not run here")
         fetches = asked.get("fetches")
         feeds = asked.get("feeds", {})
+        if isinstance(feeds, dict) and self.sequence is not None:
+            feeds = {k: self.sequence.named(v) if isinstance(v, dict) else v
+                     for k, v in feeds.items()}
         if not (isinstance(fetches, list) and all(isinstance(f, str) for f in fetches)
                 and isinstance(feeds, dict)
-                and all(isinstance(v, np.ndarray) for v in feeds.values())):
+                and all(isinstance(v, np.ndarray | Rows) for v in feeds.values())):
             raise StudentError("bad_return", "the session sent unusable fetches or feeds")
         if asked.get("graph") is not None:
             self.evaluator.extend(self.session, asked["graph"], policy=self.policy,

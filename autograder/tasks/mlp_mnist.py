@@ -41,20 +41,27 @@ class Batches:
 
     ``pixels``, if given, turns rows of ``images`` into the float32 rows a batch holds: MNIST's
     images stay bytes until a batch (or ``images`` itself) is asked for, since a run reads a
-    fraction of them."""
+    fraction of them; ``order``, if given, is the order of ``images``' rows (taken a batch at a
+    time, not all 55,000 at once). :meth:`name_of` names the last batch's images or labels, fed unchanged, by
+    their positions (``autograder.worker.remote``)."""
 
     def __init__(self, images: np.ndarray, labels: np.ndarray,
-                 pixels: Callable[[np.ndarray], np.ndarray] | None = None):
+                 pixels: Callable[[np.ndarray], np.ndarray] | None = None,
+                 order: np.ndarray | None = None):
         self._images = np.asarray(images) if pixels else np.asarray(images, dtype=np.float32)
         self._pixels = pixels
+        self._order = order
         self.labels = np.asarray(labels, dtype=np.float32)
         self.num_examples = len(self._images)
         self.epochs_completed = 0
         self.sizes: list[int] = []
         self._pos = 0
+        self._last: tuple[int, int, np.ndarray, np.ndarray] | None = None
 
     @property
     def images(self) -> np.ndarray:
+        if self._order is not None:
+            self._images, self._order = self._images[self._order], None
         if self._pixels is not None:
             self._images, self._pixels = self._pixels(self._images), None
         return self._images
@@ -65,11 +72,27 @@ class Batches:
             raise ValueError(f"batch_size must be in 1..{self.num_examples}")
         self.sizes.append(n)
         idx = (self._pos + np.arange(n)) % self.num_examples
+        start = self._pos
         if self._pos + n >= self.num_examples:
             self.epochs_completed += 1
         self._pos = (self._pos + n) % self.num_examples
-        rows = self._images[idx]
-        return (rows if self._pixels is None else self._pixels(rows)), self.labels[idx]
+        rows = self._images[idx if self._order is None else self._order[idx]]
+        images = rows if self._pixels is None else self._pixels(rows)
+        labels = self.labels[idx]
+        self._last = (start, n, images.copy(), labels.copy())  # the train may change its own
+        return images, labels
+
+    def name_of(self, array: np.ndarray) -> dict[str, Any] | None:
+        """``{"rows": [start, n], "part": "images" | "labels"}`` if ``array`` is the last batch's
+        images or labels, unchanged; else None."""
+        if self._last is None:
+            return None
+        start, n, images, labels = self._last
+        for part, kept in (("images", images), ("labels", labels)):
+            if array.shape == kept.shape and array.dtype == kept.dtype \
+                    and np.array_equal(array, kept):
+                return {"rows": [start, n], "part": part}
+        return None
 
 
 # --- the graphs the grader and the worker build alike ------------------------------------------
@@ -208,9 +231,7 @@ def lecture_run(ns: dict[str, Any], *, session: int, order_seed: int, learning_r
     folder = mnist.cache_dir()
     raw = mnist.read_idx(folder / mnist.TRAIN_IMAGES)[5000:]
     order = np.random.default_rng(order_seed).permutation(len(raw))
-    images = raw.reshape(len(raw), -1)[order]  # bytes: a batch's rows become pixels when asked
     labels = mnist.one_hot(mnist.read_idx(folder / mnist.TRAIN_LABELS)[5000:][order])
-    del raw
     graph = tf.Graph()
     used = {"model": "yours", "loss": "yours"}
     with graph.as_default():
@@ -248,9 +269,10 @@ def lecture_run(ns: dict[str, Any], *, session: int, order_seed: int, learning_r
             step = tf.no_op(name=str(prepared["train_op"]))
             loss = tf.identity(tf.constant(0.0), name=str(prepared["loss"]))
         known = _names(graph)
-        sess = remote.RemoteSession(graph, session, known)
-        data = Batches(images, labels, pixels=mnist.pixels)
-        with remote.sessions_go_to(graph, session, known):
+        # bytes, in MNIST's order: a batch's rows are picked and become pixels when asked for
+        data = Batches(raw.reshape(len(raw), -1), labels, pixels=mnist.pixels, order=order)
+        sess = remote.RemoteSession(graph, session, known, data.name_of)
+        with remote.sessions_go_to(graph, session, known, data.name_of):
             costs = invoke(resolve(ns, "train"), "train", sess, g["x"], g["y"], step, loss, data,
                            n_batch, n_iter, n_prt)
     result: dict[str, Any] = {"used": used,

@@ -6,7 +6,8 @@ expects a ``tf.compat.v1.Session``: it has the same ``run(fetches, feed_dict)``,
 fetches, the feeds, and the nodes of the graph made since the last run (an op built at call time,
 ``tf.argmax(logits, 1)`` say); the grader checks them and has the evaluator, which holds the graph
 and its variables, run them (see ``autograder.evaluator``). The values come back as
-``Session.run`` would give them.
+``Session.run`` would give them. A feed that is a batch ``data`` gave, unchanged, is sent as its
+name (``name_of``), not as its bytes: the grader feeds the evaluator its own copy of those rows.
 
 Nothing here is trusted: code of the submission could replace this module or bypass it. Then its
 runs happen here, the evaluator's variables stay as they were, and the grader, which reads those,
@@ -16,7 +17,7 @@ sees that nothing was trained.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -52,14 +53,19 @@ def graph_bytes(graph: Any, names: set[str] | None = None) -> np.ndarray:
     return np.frombuffer(graph_def.SerializeToString(), dtype=np.uint8).copy()
 
 
+Namer = Callable[[np.ndarray], "dict[str, Any] | None"]
+
+
 class RemoteSession:
     """A ``tf.compat.v1.Session`` on ``graph`` whose runs the evaluator's session ``session``
-    does; ``known`` are the nodes the evaluator has already (its own, under the same names)."""
+    does; ``known`` are the nodes the evaluator has already (its own, under the same names);
+    ``name_of`` gives a fed array's name, if the grader has it (see the module)."""
 
-    def __init__(self, graph: Any, session: int, known: set[str]):
+    def __init__(self, graph: Any, session: int, known: set[str], name_of: Namer | None = None):
         self.graph = graph
         self.session = session
         self.known = set(known)
+        self.name_of = name_of
         self._version = -1
         self._closed = False
         self.sess_str = "grader"
@@ -73,10 +79,12 @@ class RemoteSession:
             raise RuntimeError("Attempted to use a closed Session.")
         leaves: list[str] = []
         skeleton = self._flatten(fetches, leaves)
-        feeds = {}
+        feeds: dict[str, Any] = {}
         for key, value in (feed_dict or {}).items():
             tensor = self.graph.as_graph_element(key, allow_tensor=True, allow_operation=False)
-            feeds[tensor.name] = np.asarray(value, dtype=tensor.dtype.as_numpy_dtype)
+            array = np.asarray(value, dtype=tensor.dtype.as_numpy_dtype)
+            name = self.name_of(array) if self.name_of is not None else None
+            feeds[tensor.name] = array if name is None else name
         new: set[str] = set()
         version = self.graph.version
         if version != self._version:  # ops were added since the last run
@@ -145,7 +153,8 @@ class _Leaf:
 
 
 @contextlib.contextmanager
-def sessions_go_to(graph: Any, session: int, known: set[str]) -> Iterator[None]:
+def sessions_go_to(graph: Any, session: int, known: set[str],
+                   name_of: Namer | None = None) -> Iterator[None]:
     """While the block runs, ``tf.compat.v1.Session()`` (and ``InteractiveSession``) made on
     ``graph`` by the submission's code is a :class:`RemoteSession` on the evaluator's
     ``session``."""
@@ -160,7 +169,7 @@ def sessions_go_to(graph: Any, session: int, known: set[str]) -> Iterator[None]:
         chosen = graph if graph is not None else tf1.get_default_graph()
         if chosen is not task_graph:
             raise RemoteError("a session on another graph than the one the grader gave")
-        return RemoteSession(task_graph, session, known)
+        return RemoteSession(task_graph, session, known, name_of)
 
     tf1.Session = make
     tf1.InteractiveSession = make

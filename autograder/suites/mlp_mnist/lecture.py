@@ -30,13 +30,15 @@ from __future__ import annotations
 
 import functools
 import secrets
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from autograder.evaluator import ops
-from autograder.grading.evaluator import Remote, trusted_bytes
+from autograder.grading.evaluator import Remote, Rows, Sequence, trusted_bytes
 from autograder.grading.proxy import StudentError
 from autograder.tasks import mlp_mnist as kit
 from coursekit.data import mnist
@@ -133,6 +135,21 @@ class Expected:
                         and labelled(y, labels[rows]))
         self.position = (self.position + len(x)) % len(self.order)
         return self.in_step
+
+    def named(self, x: Rows, y: Rows) -> bool:
+        """Whether the batch the worker named, ``x`` and ``y``, is training rows with their
+        labels (and if so, move past it)."""
+        if not (x.part == "images" and y.part == "labels" and (x.start, x.size) == (y.start, y.size)):
+            return False
+        self.in_step = self.in_step and x.start == self.position
+        self.position = (x.start + x.size) % len(self.order)
+        return True
+
+    def sequence(self, staged: int) -> Sequence:
+        """The batches in this order, the first ``staged`` rows of them staged in the
+        evaluator."""
+        raw, labels = training_set()
+        return Sequence(raw, labels, self.order, _VALUES, staged)
 
 
 def logits(weights: dict[str, Any], images: np.ndarray) -> np.ndarray:
@@ -293,7 +310,7 @@ class _Watch:
         values = self.evaluator.run(self.session, names)
         return {k: np.asarray(v) for k, v in zip(keys, values, strict=True)}
 
-    def before(self, fetches: list[str], feeds: dict[str, np.ndarray]) -> None:
+    def before(self, fetches: list[str], feeds: dict[str, Any]) -> None:
         if self.train_op not in {f.partition(":")[0] for f in fetches}:
             return
         step = self.run.steps
@@ -301,6 +318,11 @@ class _Watch:
             self.run.snapshots.append((step, self.weights()))
         self.run.steps += 1
         x, y = feeds.get(self.base["x"]), feeds.get(self.base["y"])
+        if isinstance(x, Rows) and isinstance(y, Rows) and self.expected.named(x, y):
+            self.run.sizes.append(x.size)
+            self._check_gradients(step, feeds)
+            return
+        x, y = (v.array() if isinstance(v, Rows) else v for v in (x, y))
         if x is None or y is None or x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
             self.run.foreign += 1
             self.run.sizes.append(0)
@@ -311,6 +333,9 @@ class _Watch:
             labels = [None if key is None else rows.get(key) for key in row_keys(x)]
             if any(label is None for label in labels) or not labelled(y, labels):
                 self.run.foreign += 1
+        self._check_gradients(step, feeds)
+
+    def _check_gradients(self, step: int, feeds: dict[str, Any]) -> None:
         if step in self.checks and self.gradients:
             values = self.evaluator.run(self.session, [*self.gradients, *self.reference], feeds)
             half = len(self.gradients)
@@ -345,11 +370,15 @@ def lecture_run(student: Any, hidden: Any) -> Run:
     session = evaluator.open(graph, trusted=True)
     checks = set(int(s) for s in rng.choice(SETTINGS["n_iter"] - 1, CHECKS, replace=False) + 1)
     order_seed = int(rng.integers(0, 2**31 - 1))
-    watch = _Watch(run, evaluator, session, base, checks, Expected(order_seed))
+    expected = Expected(order_seed)
+    sequence = expected.sequence(SETTINGS["n_iter"] * SETTINGS["n_batch"])
+    staged = _Meanwhile(sequence.stage, evaluator, session)  # while the worker builds its graph
+    watch = _Watch(run, evaluator, session, base, checks, expected)
     remote = Remote(evaluator, session, policy=ops.FORWARD, keep_feeds=False, before=watch.before,
-                    after=watch.after)
+                    after=watch.after, sequence=sequence)
 
     def prepare(asked: dict[str, Any]) -> dict[str, Any]:
+        staged.wait()
         answer: dict[str, Any] = {}
         made = None
         if asked.get("graph") is not None:
@@ -396,6 +425,7 @@ def lecture_run(student: Any, hidden: Any) -> Run:
     except StudentError as exc:
         run.train_error = exc
     try:
+        staged.wait()
         if not run.used:
             raise StudentError("exception", "the run never got as far as training")
         run.final = watch.weights()
@@ -405,6 +435,28 @@ def lecture_run(student: Any, hidden: Any) -> Run:
     finally:
         evaluator.close_session(session)
     return run
+
+
+class _Meanwhile:
+    """``fn(*args)`` in a thread of its own; :meth:`wait` for its end (its error raised there)."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any):
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                fn(*args)
+            except BaseException as exc:  # raised again by wait, in the grader's thread
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, daemon=True, name="autograder-meanwhile")
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
 
 def _reference_gradients(evaluator: Any, session: int, base: dict[str, Any],
