@@ -24,7 +24,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[course,cluster,service,dev]"
 	touch $@
 
+# The kit's bytecode is written once here (an editable install has none, and a grading process
+# started with PYTHONDONTWRITEBYTECODE would compile every module it imports, each time).
 setup: $(VENV)/.installed
+	$(BIN)/python -m compileall -q autograder coursekit
 	$(BIN)/autograder data
 
 demo: setup

@@ -20,6 +20,9 @@ class Assignment:
     # graded with TensorFlow (the notebook's code, the reference or the suite use it); a command
     # for one assignment without it does not import it
     tensorflow: bool = True
+    # workers a grade runs at once: the second runs a long task of the suite (the lecture's
+    # run) beside the other tests, on the same cells (``StudentProxy.twin``)
+    workers: int = 1
 
 
 ASSIGNMENTS: tuple[Assignment, ...] = (
@@ -29,7 +32,7 @@ ASSIGNMENTS: tuple[Assignment, ...] = (
     Assignment("gradient_descent", "Gradient descent: batch, stochastic and mini-batch", 20,
                tensorflow=False),
     Assignment("mlp_mnist", "A multilayer perceptron learns MNIST", 20,
-               runs=("the lecture's run",)),
+               runs=("the lecture's run",), workers=2),
 )
 
 

@@ -225,3 +225,37 @@ def test_a_batch_fed_unchanged_is_named_and_a_name_stands_for_the_graders_own_ro
     with pytest.raises(StudentError, match="unusable"):
         remote({"kind": "run", "session": session, "fetches": ["seen:0"],
                 "feeds": {"x:0": {"rows": [0, 50], "part": "images"}}})
+
+
+def test_one_grade_runs_the_lecture_on_a_second_worker_beside_the_other_tests(tmp_path: Path):
+    """``autograder grade`` starts a twin of the worker (``StudentProxy.twin``) with an evaluator
+    of its own: the lecture's run is made there while the function tests go on, and its output
+    joins the submission's; a batch, whose cores are busy anyway, makes the run on the one
+    worker. Both give the same grade."""
+    from autograder.grading.run import grade_student, start_student
+    from autograder.submission.load import load
+    from autograder.worker.limits import Limits
+
+    marker = "lecture-run-was-here"
+    source = mutate(solution_source(A), "    costs = []\n",
+                    f"    costs = []\n    print('{marker}', n_iter)\n")
+    path = tmp_path / "submission.py"
+    path.write_text(source, encoding="utf-8")
+    scores = {}
+    for twin in (True, False):
+        started = start_student(assignment=A, cells=load(path, A)[1], limits=Limits(),
+                                scratch=tmp_path / f"scratch-{twin}", twin=twin)
+        try:
+            result = grade_student(assignment=A, started=started, submission=str(path))
+            student = started.student
+            assert student.twinned == twin
+            lecture_lines = [line for w in student._all() for line in w.log.text().splitlines()
+                             if line == f"{marker} 300"]
+            assert len(lecture_lines) == 1, student.output  # the run was made once
+            if twin:
+                assert marker + " 300" in student.twin().workers[0].log.text()
+                assert student.twin().evaluator is not student.evaluator
+            scores[twin] = {t.id: t.score for t in result.tests}
+        finally:
+            started.close()
+    assert scores[True] == scores[False] and sum(scores[True].values()) == 20

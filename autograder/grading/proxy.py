@@ -8,6 +8,7 @@ arrives as :class:`StudentError` with a message for the report. The process hand
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +37,46 @@ class StudentProxy:
     """
 
     def __init__(self, *, assignment: str, cells: list[dict[str, Any]], limits: Limits,
-                 scratch: Path):
+                 scratch: Path, twin_of: StudentProxy | None = None):
         self.assignment = assignment
         self.cells = cells
         self.limits = limits
-        self.mnist_dir = worker_mnist_dir(scratch)
         self.workers: list[Worker] = []
-        self.skipped: dict[int, str] = {}  # cell index -> why it was left out
         self._worker: Worker | None = None
         self._load_error: StudentError | None = None
-        self.budget = Budget(limits.wall_seconds)
+        self._twin: StudentProxy | None = None
+        self._loading = threading.Lock()
         self.evaluator = Evaluator(limits)  # runs the graphs the submission builds
-        self.memo: dict[str, Any] = {}  # results the tests and the extras share (a training run)
+        if twin_of is None:
+            self.mnist_dir = worker_mnist_dir(scratch)
+            self.skipped: dict[int, str] = {}  # cell index -> why it was left out
+            self.budget = Budget(limits.wall_seconds)
+            self.memo: dict[str, Any] = {}  # results the tests and the extras share
+        else:  # see twin()
+            self.mnist_dir, self.skipped = twin_of.mnist_dir, twin_of.skipped
+            self.budget, self.memo = twin_of.budget, twin_of.memo
+        self._scratch = scratch
+
+    def twin(self) -> StudentProxy:
+        """A second worker on the same cells, with an evaluator of its own, for a task that runs
+        beside the tests (the lecture's run): it shares the wall-clock budget, the memo and the
+        cells left out; its processes are this student's (their output, their refusal, their
+        end)."""
+        if self._twin is None:
+            self._twin = StudentProxy(assignment=self.assignment, cells=self.cells,
+                                      limits=self.limits, scratch=self._scratch, twin_of=self)
+        return self._twin
+
+    @property
+    def twinned(self) -> bool:
+        """Whether a :meth:`twin` was made (at the start, when one grade runs two workers)."""
+        return self._twin is not None
+
+    def _all(self) -> list[Worker]:
+        return self.workers + (self._twin.workers if self._twin is not None else [])
+
+    def _evaluators(self) -> list[Evaluator]:
+        return [self.evaluator] + ([self._twin.evaluator] if self._twin is not None else [])
 
     def start(self) -> None:
         """Start a worker now, so that its start-up overlaps the grader's own."""
@@ -61,6 +90,10 @@ class StudentProxy:
             self.workers.append(self._worker)
 
     def _ready(self) -> Worker:
+        with self._loading:  # one thread runs the cells; another asking meanwhile waits for it
+            return self._loaded()
+
+    def _loaded(self) -> Worker:
         # A submission whose cells cannot be run once will not run the second time either.
         if self._load_error is not None:
             raise self._load_error
@@ -84,8 +117,12 @@ class StudentProxy:
     def _skip(self, worker: Worker, exc: StudentError) -> bool:
         """Leave out the cell that hung or ended the process, if that is why loading failed."""
         cell = worker.current_cell
-        if (exc.kind not in ("timeout", "crash") or cell is None or cell in self.skipped
-                or len(self.skipped) >= MAX_SKIPPED_CELLS):
+        if exc.kind not in ("timeout", "crash") or cell is None or cell in worker.skipped:
+            return False
+        if cell in self.skipped:  # the twin left it out meanwhile: go on without it too
+            worker.kill()
+            return True
+        if len(self.skipped) >= MAX_SKIPPED_CELLS:
             return False
         if exc.kind == "timeout":
             why = (f"it was still running after {self.limits.load_timeout:g} s, so the grader "
@@ -105,7 +142,7 @@ class StudentProxy:
     @property
     def refusal(self) -> SandboxRefused | None:
         """Why a worker or the evaluator refused to run (see ``SandboxRefused``), if one did."""
-        found = [w.refusal for w in self.workers if w.refusal] + [self.evaluator.refusal]
+        found = [w.refusal for w in self._all()] + [e.refusal for e in self._evaluators()]
         return next((r for r in found if r is not None), None)
 
     @property
@@ -146,16 +183,18 @@ class StudentProxy:
 
     @property
     def output(self) -> str:
-        return "\n".join(w.log.text() for w in self.workers if w.log.text())
+        return "\n".join(w.log.text() for w in self._all() if w.log.text())
 
     def release(self) -> None:
         """Tell every process to end, without waiting (see ``Worker.release``)."""
-        for worker in self.workers:
+        for worker in self._all():
             worker.release()
-        self.evaluator.release()
+        for evaluator in self._evaluators():
+            evaluator.release()
 
     def close(self) -> None:
         self.release()  # all told first, so that they end side by side
-        for worker in self.workers:
+        for worker in self._all():
             worker.close()
-        self.evaluator.close()
+        for evaluator in self._evaluators():
+            evaluator.close()

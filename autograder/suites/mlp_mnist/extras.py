@@ -102,6 +102,8 @@ def measure(student: Any, reference: Any = None, *, leaderboard: bool = True,
     lecture's run the tests graded."""
     del reference
     run = student.memo.get("lecture")
+    if isinstance(run, lecture.Meanwhile):  # still running beside the tests
+        run = student.memo["lecture"] = run.wait()
 
     def entry(value: float) -> list[dict[str, Any]]:
         return [{"name": NAME, "value": value, "order": "desc"}] if leaderboard else []

@@ -372,7 +372,7 @@ def lecture_run(student: Any, hidden: Any) -> Run:
     order_seed = int(rng.integers(0, 2**31 - 1))
     expected = Expected(order_seed)
     sequence = expected.sequence(SETTINGS["n_iter"] * SETTINGS["n_batch"])
-    staged = _Meanwhile(sequence.stage, evaluator, session)  # while the worker builds its graph
+    staged = Meanwhile(sequence.stage, evaluator, session)  # while the worker builds its graph
     watch = _Watch(run, evaluator, session, base, checks, expected)
     remote = Remote(evaluator, session, policy=ops.FORWARD, keep_feeds=False, before=watch.before,
                     after=watch.after, sequence=sequence)
@@ -437,26 +437,29 @@ def lecture_run(student: Any, hidden: Any) -> Run:
     return run
 
 
-class _Meanwhile:
-    """``fn(*args)`` in a thread of its own; :meth:`wait` for its end (its error raised there)."""
+class Meanwhile:
+    """``fn(*args)`` in a thread of its own; :meth:`wait` for its result (or its error, raised
+    there)."""
 
     def __init__(self, fn: Callable[..., Any], *args: Any):
         self._error: BaseException | None = None
+        self._result: Any = None
 
         def run() -> None:
             try:
-                fn(*args)
+                self._result = fn(*args)
             except BaseException as exc:  # raised again by wait, in the grader's thread
                 self._error = exc
 
         self._thread = threading.Thread(target=run, daemon=True, name="autograder-meanwhile")
         self._thread.start()
 
-    def wait(self) -> None:
+    def wait(self) -> Any:
         self._thread.join()
         if self._error is not None:
             error, self._error = self._error, None
             raise error
+        return self._result
 
 
 def _reference_gradients(evaluator: Any, session: int, base: dict[str, Any],

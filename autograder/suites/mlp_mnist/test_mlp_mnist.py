@@ -267,12 +267,30 @@ def training(student: Any, hidden: Any) -> dict[str, Any]:
             "replay": replay(images, labels, w, b, settings["n_batch"], settings["n_iter"])}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def lecture_beside(request: pytest.FixtureRequest, student: Any, hidden: Any) -> None:
+    """The lecture's run starts with the first test, on the student's second worker if the
+    grade has one (``StudentProxy.twin``), and runs beside the other tests until one needs it."""
+    if student.twinned and "lecture" not in student.memo and any(
+            "lecture_run" in item.fixturenames for item in request.session.items):
+        student.memo["lecture"] = lecture.Meanwhile(_run_on_twin, student.twin(), hidden)
+
+
+def _run_on_twin(twin: Any, hidden: Any) -> lecture.Run:
+    try:
+        return lecture.lecture_run(twin, hidden)
+    finally:
+        twin.release()  # its processes end while the other tests go on
+
+
 @pytest.fixture(scope="module")
 def lecture_run(student: Any, hidden: Any) -> lecture.Run:
     """The lecture's run (``lecture.py``), once per grade; kept for the leaderboard too."""
     memo = student.memo
     if "lecture" not in memo:
         memo["lecture"] = lecture.lecture_run(student, hidden)
+    if isinstance(memo["lecture"], lecture.Meanwhile):
+        memo["lecture"] = memo["lecture"].wait()
     return memo["lecture"]
 
 
