@@ -205,10 +205,9 @@ def test_a_batch_fed_unchanged_is_named_and_a_name_stands_for_the_graders_own_ro
     session = engine.handle({"op": "open", "graph": np.frombuffer(
         graph.as_graph_def().SerializeToString(), np.uint8).copy(), "meta": False})["session"]
 
-    class Direct:
-        def stage(self, sid, part, rows, table):
-            engine.handle({"op": "stage", "session": sid, "part": part, "rows": rows,
-                           "table": table})
+    class Direct:  # the grader's side of the evaluator, without the process
+        def stage(self, sid, part, **kwargs):
+            engine.handle({"op": "stage", "session": sid, "part": part, **kwargs})
 
     sequence.stage(Direct(), session)
     for rows in (named["x"], Rows("images", 100, 50, sequence)):  # staged, then partly beyond
@@ -220,6 +219,12 @@ def test_a_batch_fed_unchanged_is_named_and_a_name_stands_for_the_graders_own_ro
     with pytest.raises(CallFailed, match="not staged"):
         engine.handle({"op": "run", "session": session, "fetches": ["seen:0"],
                        "feeds": {"x:0": {"staged": "images", "start": 100, "size": 50}}})
+    # It stages rows of MNIST's training files only, and rows that are there.
+    table = np.zeros(256, np.float32)
+    for file, rows in ((mnist.TEST_IMAGES, [0]), ("../../etc/passwd", [0]),
+                       (mnist.TRAIN_IMAGES, [60_000]), (mnist.TRAIN_IMAGES, [-1])):
+        with pytest.raises(CallFailed):
+            Direct().stage(session, "images", file=file, rows=np.array(rows), table=table)
     # A remote without a sequence takes no names.
     remote = Remote(evaluator=None, session=session)  # type: ignore[arg-type]
     with pytest.raises(StudentError, match="unusable"):

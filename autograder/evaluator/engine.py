@@ -19,10 +19,12 @@ grader names. Requests (plain data, ``protocol``):
               optimizer}`` -> ``{"train_op", "init"}``
 ``alias``     ``{session, names: {theirs: ours}}``: names a student's graph uses for the session's
               own nodes (its ``train_op``, its initialiser)
-``stage``     ``{session, part, rows, table}``: rows of bytes the session's feeds may name
-              instead of sending them (``{"staged": part, "start": s, "size": n}`` stands for
-              ``table[rows[s:s + n]]``: a training batch the grader drew, sent once, not at
-              every step)
+``stage``     ``{session, part, file, rows, table, classes}``: rows of bytes the session's feeds
+              may name instead of sending them (``{"staged": part, "start": s, "size": n}``
+              stands for ``table[staged[s:s + n]]``): the rows ``rows`` of MNIST's training
+              ``file`` in the evaluator's own MNIST folder (the grader lends it; there are no
+              test labels in it), one-hot over ``classes`` if given (labels) -- a training
+              batch the grader drew, read here once, not sent at every step
 ``run``       ``{session, fetches, feeds}`` -> values (None for an operation)
 ``close``     ``{session}``
 """
@@ -100,12 +102,30 @@ class Session:
         self._reads: dict[str, Any] = {}
         self.staged: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-    def stage(self, part: str, rows: Any, table: Any) -> None:
+    def stage(self, part: str, file: str, rows: Any, table: Any, classes: int | None) -> None:
+        from coursekit.data import mnist
+
         rows, table = np.asarray(rows), np.asarray(table)
-        if rows.dtype != np.uint8 or rows.ndim < 1 or table.ndim != 1 or table.size != 256 \
-                or table.dtype.kind != "f":
-            raise CallFailed("exception", "staged rows are bytes with a table of 256 values")
-        self.staged[part] = (rows, table)
+        if file not in (mnist.TRAIN_IMAGES, mnist.TRAIN_LABELS) or rows.dtype.kind not in "iu" \
+                or rows.ndim != 1 or table.shape != (256,) or table.dtype.kind != "f" \
+                or not (classes is None or (type(classes) is int and 0 < classes <= 256)):
+            raise CallFailed("exception", "staged rows are rows of MNIST's training set, with a "
+                             "table of their 256 values")
+        try:
+            data = mnist.read_idx(mnist.cache_dir() / file)
+        except (OSError, ValueError) as exc:
+            raise CallFailed("exception", f"the evaluator cannot read {file} ({exc})") from None
+        data = data.reshape(len(data), -1)
+        if rows.size and not (rows.min() >= 0 and rows.max() < len(data)):
+            raise CallFailed("exception", "staged rows beyond MNIST's training set")
+        picked = data[rows]
+        if classes is not None:  # class numbers become one-hot rows of bytes
+            if picked.size and picked.max() >= classes:
+                raise CallFailed("exception", "a label beyond the classes")
+            one_hot = np.zeros((len(picked), classes), np.uint8)
+            one_hot[np.arange(len(picked)), picked[:, 0]] = 1
+            picked = one_hot
+        self.staged[part] = (picked, table)
 
     def _staged(self, value: dict[str, Any]) -> np.ndarray:
         """The rows a feed names (see the module)."""
@@ -314,7 +334,9 @@ class Engine:
                 session.aliases[str(theirs)] = str(ours)
             return None
         if op == "stage":
-            self._session(request).stage(str(request["part"]), request["rows"], request["table"])
+            self._session(request).stage(str(request["part"]), str(request["file"]),
+                                         request["rows"], request["table"],
+                                         request.get("classes"))
             return None
         if op == "run":
             return self._session(request).run([str(f) for f in request["fetches"]],

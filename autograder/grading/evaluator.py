@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,8 +35,9 @@ class Evaluator:
     """One submission's evaluator process, started on first use. Its requests are answered one
     at a time, whichever thread asks."""
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, mnist_dir: Path | None = None):
         self.limits = limits
+        self.mnist_dir = mnist_dir  # lent to it: MNIST without the test labels (``stage``)
         self.budget = Budget(limits.wall_seconds)  # the evaluator's own, as a worker's
         self.refusal: SandboxRefused | None = None
         self._worker: Worker | None = None
@@ -45,7 +47,8 @@ class Evaluator:
         if self._worker is None or not self._worker.alive:
             if self._worker is not None:
                 self._worker.close()
-            self._worker = Worker(assignment="", cells=[], limits=self.limits, mnist_dir=None,
+            self._worker = Worker(assignment="", cells=[], limits=self.limits,
+                                  mnist_dir=self.mnist_dir,
                                   role="evaluator",
                                   wall_seconds=self.budget.bound(self.limits.wall_seconds))
         return self._worker
@@ -102,9 +105,12 @@ class Evaluator:
     def alias(self, session: int, names: dict[str, str]) -> None:
         self.ask({"op": "alias", "session": session, "names": names})
 
-    def stage(self, session: int, part: str, rows: np.ndarray, table: np.ndarray) -> None:
-        """Rows of bytes (and the table of their 256 values) that feeds may name (:class:`Rows`)."""
-        self.ask({"op": "stage", "session": session, "part": part, "rows": rows, "table": table})
+    def stage(self, session: int, part: str, *, file: str, rows: np.ndarray, table: np.ndarray,
+              classes: int | None = None) -> None:
+        """Rows of an MNIST training file, read by the evaluator from the folder it was lent,
+        and the table of their 256 values, that feeds may name (:class:`Rows`)."""
+        self.ask({"op": "stage", "session": session, "part": part, "file": file, "rows": rows,
+                  "table": table, "classes": classes})
 
     def run(self, session: int, fetches: list[str], feeds: dict[str, Any] | None = None,
             timeout: float | None = None) -> list[Any]:
@@ -143,24 +149,27 @@ def trusted_bytes(graph: Any) -> np.ndarray:
 class Sequence:
     """The rows a worker's ``data`` gives, in order: ``images`` (bytes, a row each) and
     ``labels`` (class numbers) at positions ``order``, turned into what a batch holds by
-    ``table`` (the float32 of each byte) and one-hot float32 labels. The first ``staged``
-    positions are staged in the evaluator (:meth:`stage`); rows beyond are sent."""
+    ``table`` (the float32 of each byte) and one-hot float32 labels. They are MNIST's training
+    files' rows from ``skip`` on; the first ``staged`` positions are staged in the evaluator
+    (:meth:`stage`, read there from its own copy of MNIST); rows beyond are sent."""
 
     PARTS = ("images", "labels")
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, order: np.ndarray,
-                 table: np.ndarray, staged: int):
+                 table: np.ndarray, staged: int, skip: int):
         self.images, self.labels, self.order, self.table = images, labels, order, table
         self.staged = min(int(staged), len(order))
+        self.skip = skip
         self._one_hot = np.zeros(256, np.float32)
         self._one_hot[1] = 1.0
 
     def stage(self, evaluator: Evaluator, session: int) -> None:
-        first = self.order[:self.staged]
-        evaluator.stage(session, "images", self.images[first], self.table)
-        labels = np.zeros((len(first), 10), np.uint8)
-        labels[np.arange(len(first)), self.labels[first]] = 1
-        evaluator.stage(session, "labels", labels, self._one_hot)
+        from coursekit.data import mnist
+
+        rows = (self.order[:self.staged] + self.skip).astype(np.int32)
+        evaluator.stage(session, "images", file=mnist.TRAIN_IMAGES, rows=rows, table=self.table)
+        evaluator.stage(session, "labels", file=mnist.TRAIN_LABELS, rows=rows,
+                        table=self._one_hot, classes=10)
 
     def named(self, name: Any) -> Rows:
         """The rows a worker's name stands for; StudentError for a name that names none."""

@@ -46,7 +46,6 @@ class StudentProxy:
         self._load_error: StudentError | None = None
         self._twin: StudentProxy | None = None
         self._loading = threading.Lock()
-        self.evaluator = Evaluator(limits)  # runs the graphs the submission builds
         if twin_of is None:
             self.mnist_dir = worker_mnist_dir(scratch)
             self.skipped: dict[int, str] = {}  # cell index -> why it was left out
@@ -55,6 +54,8 @@ class StudentProxy:
         else:  # see twin()
             self.mnist_dir, self.skipped = twin_of.mnist_dir, twin_of.skipped
             self.budget, self.memo = twin_of.budget, twin_of.memo
+        # runs the graphs the submission builds; lent MNIST (no test labels) for staged batches
+        self.evaluator = Evaluator(limits, self.mnist_dir)
         self._scratch = scratch
 
     def twin(self) -> StudentProxy:
