@@ -237,6 +237,7 @@ def test_one_grade_runs_the_lecture_on_a_second_worker_beside_the_other_tests(tm
     of its own: the lecture's run is made there while the function tests go on, and its output
     joins the submission's; a batch, whose cores are busy anyway, makes the run on the one
     worker. Both give the same grade."""
+    from autograder.grading.proxy import StudentError
     from autograder.grading.run import grade_student, start_student
     from autograder.submission.load import load
     from autograder.worker.limits import Limits
@@ -263,4 +264,6 @@ def test_one_grade_runs_the_lecture_on_a_second_worker_beside_the_other_tests(tm
             scores[twin] = {t.id: t.score for t in result.tests}
         finally:
             started.close()
+        with pytest.raises(StudentError, match="grade ended"):  # none starts again once closed
+            started.student.twin().load_report  # noqa: B018
     assert scores[True] == scores[False] and sum(scores[True].values()) == 20

@@ -46,6 +46,7 @@ class StudentProxy:
         self._load_error: StudentError | None = None
         self._twin: StudentProxy | None = None
         self._loading = threading.Lock()
+        self._closed = False  # once closed, no worker starts again (a load still running fails)
         if twin_of is None:
             self.mnist_dir = worker_mnist_dir(scratch)
             self.skipped: dict[int, str] = {}  # cell index -> why it was left out
@@ -54,6 +55,7 @@ class StudentProxy:
         else:  # see twin()
             self.mnist_dir, self.skipped = twin_of.mnist_dir, twin_of.skipped
             self.budget, self.memo = twin_of.budget, twin_of.memo
+            self._closed = twin_of._closed
         # runs the graphs the submission builds; lent MNIST (no test labels) for staged batches
         self.evaluator = Evaluator(limits, self.mnist_dir)
         self._scratch = scratch
@@ -81,6 +83,8 @@ class StudentProxy:
 
     def start(self) -> None:
         """Start a worker now, so that its start-up overlaps the grader's own."""
+        if self._closed:
+            raise StudentError("crash", "the grade ended before the submission was loaded")
         if self._worker is None or not self._worker.alive:
             if self._worker is not None:
                 self._worker.close()
@@ -194,6 +198,9 @@ class StudentProxy:
             evaluator.release()
 
     def close(self) -> None:
+        self._closed = True
+        if self._twin is not None:
+            self._twin._closed = True
         self.release()  # all told first, so that they end side by side
         for worker in self._all():
             worker.close()
