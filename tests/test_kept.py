@@ -124,3 +124,31 @@ def _worker_reads_nothing(tmp_path: Path) -> None:
         assert student.call("observe") == 0
     finally:
         student.close()
+
+
+def test_the_reference_is_built_when_first_asked_and_a_broken_one_gives_no_grade(monkeypatch):
+    """``remembered_reference`` builds the reference at its first question, not before the
+    tests; a reference that cannot be built fails the grade (never a grade of zeros)."""
+    from autograder.grading import run
+    from autograder.grading.reference import ReferenceError_
+
+    built = []
+    lazy = Remembered(make=lambda: built.append(1) or CountingReference(),
+                      assignment="gradient_descent")
+    assert built == []
+    assert lazy.call("cost", np.ones(3)) == 3.0 and built == [1]
+    lazy.call("cost", np.ones(4))
+    assert built == [1]  # once
+
+    def broken(assignment: str):
+        raise ReferenceError_(f"the reference solution of {assignment} failed to load")
+
+    monkeypatch.setattr(run, "reference", broken)
+    run.remembered_reference.cache_clear()
+    try:
+        with pytest.raises(ReferenceError_, match="failed to load"):
+            run.grade(assignment="gradient_descent",
+                      submission=Path(__file__).resolve().parent.parent / "solutions"
+                      / "gradient_descent" / "gradient_descent.ipynb")
+    finally:
+        run.remembered_reference.cache_clear()

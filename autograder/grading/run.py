@@ -93,13 +93,33 @@ class Remembered:
 
     Suites only give the reference plain data and expect the same answer for the same question;
     each caller gets its own copy of the answer.
+
+    Given ``make`` rather than ``ref``, the reference is built when it is first asked (a grade
+    starts its tests, and the lecture's run beside them, a tenth of a second sooner); a build
+    that failed is :attr:`failed`, and the grade says so rather than giving points.
     """
 
     MAX_ANSWERS = 2048  # inputs are drawn per submission: remember the latest answers only
 
-    def __init__(self, ref: Any):
-        self._ref = ref
+    def __init__(self, ref: Any = None, *, make: Callable[[], Any] | None = None,
+                 assignment: str = ""):
+        self._made, self._make = ref, make
+        self._assignment = assignment or getattr(ref, "assignment", "")
+        self._building = threading.Lock()
+        self.failed: Exception | None = None
         self._answers: dict[bytes, Any] = {}
+
+    @property
+    def _ref(self) -> Any:
+        if self._made is None:
+            with self._building:
+                if self._made is None and self._make is not None:
+                    try:
+                        self._made = self._make()
+                    except Exception as exc:  # a broken kit: the grade fails (grade_student)
+                        self.failed = exc
+                        raise
+        return self._made
 
     def _remembered(self, question: dict[str, Any], ask: Any) -> Any:
         key = hashlib.sha256(protocol.encode(question)).digest()
@@ -111,8 +131,8 @@ class Remembered:
 
     def _asked(self, question: dict[str, Any], ask: Any, keep: bool) -> Any:
         if keep:  # the same for every submission: kept on disk between runs (``kept``)
-            return self._remembered(question, lambda: kept.answer(self._ref.assignment,
-                                                                  question, ask))
+            return self._remembered(question, lambda: kept.answer(self._assignment, question,
+                                                                  ask))
         return self._remembered(question, ask)
 
     def call(self, name: str, *args: Any, mode: str = "plain", timeout: float | None = None,
@@ -135,8 +155,9 @@ class Remembered:
 
 @functools.cache
 def remembered_reference(assignment: str) -> Remembered:
-    """``assignment``'s reference (built once per process), remembering its answers."""
-    return Remembered(reference(assignment))
+    """``assignment``'s reference (built once per process, when first asked), remembering its
+    answers."""
+    return Remembered(make=functools.partial(reference, assignment), assignment=assignment)
 
 
 def _load(student: StudentProxy, twins: list[StudentProxy]) -> None:
@@ -198,9 +219,9 @@ def grade_student(*, assignment: str, started: Started, submission: str,
                  "meanwhile")
     hidden = Hidden(secret=course_secret() if secret is None else secret, assignment=assignment,
                     submission=submission_key(started.student.cells))
-    plugin = GradingPlugin(student=_WhenLoaded(started),
-                           reference=remembered_reference(assignment), assignment=assignment,
-                           hidden=hidden, progress=progress)
+    ref = remembered_reference(assignment)
+    plugin = GradingPlugin(student=_WhenLoaded(started), reference=ref,
+                           assignment=assignment, hidden=hidden, progress=progress)
     # no:unraisableexception: its gc.collect() at the end takes 0.3 s once TensorFlow is loaded.
     # No plugins from whatever else is installed: a grade must not depend on them (and anyio's
     # alone takes 0.4 s to load).
@@ -214,6 +235,8 @@ def grade_student(*, assignment: str, started: Started, submission: str,
     student = started.wait()
     if student.refusal is not None:  # below the sandbox's floor: no grade at all
         raise student.refusal
+    if ref.failed is not None:  # the kit's own reference is broken: no grade either
+        raise ref.failed
     if not plugin.ordered() and not select:  # a broken install, not a grade of 0 / 0
         raise SuiteMissing(f"{suite_path(assignment)}: the hidden suite of {assignment} ran no "
                            "tests (is the kit installed whole?)")

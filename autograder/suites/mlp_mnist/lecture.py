@@ -202,6 +202,7 @@ class Run:
     final: dict[str, np.ndarray] = field(default_factory=dict)
     costs: Any = None  # what train returned (or "costs_error")
     train_error: StudentError | None = None
+    _curve: list[tuple[int, float]] | None = field(default=None, repr=False)
 
     @functools.cached_property
     def accuracy(self) -> float:
@@ -209,7 +210,10 @@ class Run:
         return accuracy(self.final) if self.final else 0.0
 
     def curve(self) -> list[tuple[int, float]]:
-        return [(step, held_out_loss(w)) for step, w in self.snapshots]
+        """The held-out loss at each snapshot (once the run has ended)."""
+        if self._curve is None:
+            self._curve = [(step, held_out_loss(w)) for step, w in self.snapshots]
+        return self._curve
 
     def problem(self) -> str:
         """Why this run does not count as the notebook's network learning ("" if it does): the
