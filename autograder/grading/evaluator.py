@@ -29,6 +29,7 @@ import numpy as np
 from autograder.evaluator import ops
 from autograder.grading.process import Budget, SandboxRefused, StudentError, Worker
 from autograder.worker.limits import Limits
+from autograder.worker.remote import MOST_NAMED_ROWS
 
 
 class Evaluator:
@@ -177,7 +178,8 @@ class Sequence:
         part = name.get("part") if isinstance(name, dict) else None
         if not (part in self.PARTS and isinstance(rows, list) and len(rows) == 2
                 and all(type(n) is int for n in rows)
-                and 0 <= rows[0] < len(self.order) and 0 < rows[1] <= len(self.order)):
+                and 0 <= rows[0] < len(self.order)
+                and 0 < rows[1] <= min(len(self.order), MOST_NAMED_ROWS)):
             raise StudentError("bad_return", "the session named rows of data that it has not")
         return Rows(part=part, start=rows[0], size=rows[1], sequence=self)
 

@@ -85,7 +85,7 @@ class Batches:
     def name_of(self, array: np.ndarray) -> dict[str, Any] | None:
         """``{"rows": [start, n], "part": "images" | "labels"}`` if ``array`` is the last batch's
         images or labels, unchanged; else None."""
-        if self._last is None:
+        if self._last is None or self._last[1] > remote.MOST_NAMED_ROWS:  # crosses as bytes
             return None
         start, n, images, labels = self._last
         for part, kept in (("images", images), ("labels", labels)):

@@ -54,6 +54,7 @@ def graph_bytes(graph: Any, names: set[str] | None = None) -> np.ndarray:
 
 
 Namer = Callable[[np.ndarray], "dict[str, Any] | None"]
+MOST_NAMED_ROWS = 20_000  # a batch named, not sent: at most the rows a reply could carry (64 MiB)
 
 
 class RemoteSession:
