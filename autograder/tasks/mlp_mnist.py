@@ -42,8 +42,8 @@ class Batches:
     ``pixels``, if given, turns rows of ``images`` into the float32 rows a batch holds: MNIST's
     images stay bytes until a batch (or ``images`` itself) is asked for, since a run reads a
     fraction of them; ``order``, if given, is the order of ``images``' rows (taken a batch at a
-    time, not all 55,000 at once). :meth:`name_of` names the last batch's images or labels, fed unchanged, by
-    their positions (``autograder.worker.remote``)."""
+    time, not all 55,000 at once). :meth:`name_of` names the last batch's images or labels, fed
+    unchanged, by their positions (``autograder.worker.remote``)."""
 
     def __init__(self, images: np.ndarray, labels: np.ndarray,
                  pixels: Callable[[np.ndarray], np.ndarray] | None = None,
