@@ -232,7 +232,7 @@ class Remote:
     session: int
     policy: str = ops.FORWARD
     keep_feeds: bool = True  # keep the fed arrays in the log (the grader checks them)
-    before: Callable[[list[str], dict[str, np.ndarray]], None] | None = None
+    before: Callable[[list[str], dict[str, np.ndarray | Rows]], None] | None = None
     after: Callable[[list[str], list[Any]], None] | None = None
     prepare: Callable[[dict[str, Any]], Any] | None = None
     sequence: Sequence | None = None  # the batches a feed may name (see the module)

@@ -473,6 +473,14 @@ class Meanwhile:
         return self._result
 
 
+def finished(memo: dict[str, Any]) -> Run | None:
+    """The run kept in a student's ``memo``, once it has ended (waited for, if it is still
+    running beside the tests), or None if none was made."""
+    if isinstance(memo.get("lecture"), Meanwhile):
+        memo["lecture"] = memo["lecture"].wait()
+    return memo.get("lecture")
+
+
 def _reference_gradients(evaluator: Any, session: int, base: dict[str, Any],
                          made: dict[str, Any]) -> list[str]:
     """Names of the lecture loss's gradients, in the order of ``made``'s variables."""

@@ -292,9 +292,7 @@ def lecture_run(student: Any, hidden: Any) -> lecture.Run:
     memo = student.memo
     if "lecture" not in memo:
         memo["lecture"] = lecture.lecture_run(student, hidden)
-    if isinstance(memo["lecture"], lecture.Meanwhile):
-        memo["lecture"] = memo["lecture"].wait()
-    return memo["lecture"]
+    return lecture.finished(memo)
 
 
 def _same(a: Any, b: Any) -> bool:
