@@ -46,6 +46,7 @@ class StudentProxy:
         self._load_error: StudentError | None = None
         self._twin: StudentProxy | None = None
         self._loading = threading.Lock()
+        self._starting = threading.Lock()  # one worker at a time, whichever thread starts it
         self._closed = False  # once closed, no worker starts again (a load still running fails)
         if twin_of is None:
             self.mnist_dir = worker_mnist_dir(scratch)
@@ -83,16 +84,17 @@ class StudentProxy:
 
     def start(self) -> None:
         """Start a worker now, so that its start-up overlaps the grader's own."""
-        if self._closed:
-            raise StudentError("crash", "the grade ended before the submission was loaded")
-        if self._worker is None or not self._worker.alive:
-            if self._worker is not None:
-                self._worker.close()
-            wall = self.budget.bound(self.limits.wall_seconds)
-            self._worker = Worker(assignment=self.assignment, cells=self.cells,
-                                  limits=self.limits, mnist_dir=self.mnist_dir,
-                                  skipped=self.skipped, wall_seconds=wall)
-            self.workers.append(self._worker)
+        with self._starting:
+            if self._closed:
+                raise StudentError("crash", "the grade ended before the submission was loaded")
+            if self._worker is None or not self._worker.alive:
+                if self._worker is not None:
+                    self._worker.close()
+                wall = self.budget.bound(self.limits.wall_seconds)
+                self._worker = Worker(assignment=self.assignment, cells=self.cells,
+                                      limits=self.limits, mnist_dir=self.mnist_dir,
+                                      skipped=self.skipped, wall_seconds=wall)
+                self.workers.append(self._worker)
 
     def _ready(self) -> Worker:
         with self._loading:  # one thread runs the cells; another asking meanwhile waits for it
@@ -198,9 +200,10 @@ class StudentProxy:
             evaluator.release()
 
     def close(self) -> None:
-        self._closed = True
-        if self._twin is not None:
-            self._twin._closed = True
+        for proxy in (self, self._twin):  # a worker starting meanwhile is in the lists below
+            if proxy is not None:
+                with proxy._starting:
+                    proxy._closed = True
         self.release()  # all told first, so that they end side by side
         for worker in self._all():
             worker.close()
