@@ -16,6 +16,10 @@ expected value).
 A test of a function that is built from other graded functions declares them with
 ``@pytest.mark.builds_on("affine_forward", ...)``: when it fails and one of those failed its own
 tests, the reason says so ("fix it first").
+
+A test that waits for work going on beside the others (the lecture's run, on the student's second
+worker) is marked ``@pytest.mark.last``: it runs after the tests that do not wait, so that they
+run meanwhile. The report keeps the suite's order.
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ MARKER_HELP = (
 BUILDS_ON_HELP = (
     "builds_on(*functions): the graded function of this test is built from these graded "
     "functions; a failure says when one of them failed its own tests."
+)
+LAST_HELP = (
+    "last: the test waits for work going on beside the other tests; it runs after them (its "
+    "place in the report is unchanged)."
 )
 # Collecting a suite (nbgrader's view of it) needs no real secret: nothing is drawn then.
 _COLLECTING = Hidden(secret=b"collect only", assignment="", submission="")
@@ -85,8 +93,9 @@ class GradingPlugin:
         self._reference = reference
         self._assignment = assignment
         self.results: dict[str, TestResult] = {}
-        self.order: list[str] = []
+        self.order: list[str] = []  # the suite's order, the report's
         self.errors: list[str] = []
+        self._started = 0
 
     @pytest.fixture(scope="session")
     def student(self) -> Any:
@@ -134,11 +143,14 @@ class GradingPlugin:
             self.results[item.nodeid] = TestResult(id=name, name=doc or name, max_score=points,
                                                    visibility=visibility)
             self.order.append(item.nodeid)
+        # the tests that wait run after the others (a stable sort: each group keeps its order)
+        session.items.sort(key=lambda item: item.get_closest_marker("last") is not None)
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         if self._progress is not None and nodeid in self.results:
-            done = self.order.index(nodeid)
-            self._progress(f"test {done + 1}/{len(self.order)}: {self.results[nodeid].name}")
+            self._started += 1
+            self._progress(f"test {self._started}/{len(self.order)}: "
+                           f"{self.results[nodeid].name}")
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Any:
@@ -171,3 +183,4 @@ class GradingPlugin:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     config.addinivalue_line("markers", BUILDS_ON_HELP)
+    config.addinivalue_line("markers", LAST_HELP)
