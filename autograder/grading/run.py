@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder import manifest
-from autograder.grading import isolation, kept
+from autograder.grading import beside, isolation, kept
 from autograder.grading.hidden import Hidden, course_secret, submission_key
 from autograder.grading.proxy import SandboxRefused, StudentError, StudentProxy
 from autograder.grading.reference import reference
@@ -208,17 +208,19 @@ def grade_student(*, assignment: str, started: Started, submission: str,
     one submission after another imports TensorFlow, builds the reference and computes its
     outputs only once.
     """
-    # Imported here, not at the top, so that `autograder grade` starts the worker sooner.
-    import pytest
-
-    from autograder.grading.plugin import GradingPlugin
-
     start = time.monotonic()
     if progress is not None:
         progress("importing TensorFlow and building the reference; the submission's cells run "
                  "meanwhile")
     hidden = Hidden(secret=course_secret() if secret is None else secret, assignment=assignment,
                     submission=submission_key(started.student.cells))
+    if not select:  # selected tests may not need it: then the suite starts it if they do
+        beside.start(assignment, started.student, hidden)
+    # Imported here, not at the top, so that `autograder grade` starts the worker sooner.
+    import pytest
+
+    from autograder.grading.plugin import GradingPlugin
+
     ref = remembered_reference(assignment)
     plugin = GradingPlugin(student=_WhenLoaded(started), reference=ref,
                            assignment=assignment, hidden=hidden, progress=progress)

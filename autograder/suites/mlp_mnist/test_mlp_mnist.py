@@ -35,7 +35,7 @@ from autograder.grading import checks
 from autograder.grading.evaluator import Remote, trusted_bytes
 from autograder.grading.plugin import GradingFailure
 from autograder.grading.proxy import StudentError
-from autograder.suites.mlp_mnist import lecture
+from autograder.suites.mlp_mnist import beside, lecture
 from autograder.tasks import mlp_mnist as kit
 from coursekit.data import mnist
 
@@ -269,21 +269,11 @@ def training(student: Any, hidden: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module", autouse=True)
 def lecture_beside(request: pytest.FixtureRequest, student: Any, hidden: Any) -> None:
-    """The lecture's run starts with the first test, on the student's second worker if the
-    grade has one (``StudentProxy.twin``), and runs beside the other tests until one needs it."""
-    if student.twinned and "lecture" not in student.memo and any(
-            "lecture_run" in item.fixturenames for item in request.session.items):
-        student.memo["lecture"] = lecture.Meanwhile(_run_on_twin, student.twin(), hidden)
-
-
-def _run_on_twin(twin: Any, hidden: Any) -> lecture.Run:
-    try:
-        run = lecture.lecture_run(twin, hidden)
-    finally:
-        twin.release()  # its processes end while the other tests go on
-    run.curve()  # both measured here, while the other tests go on
-    _ = run.accuracy
-    return run
+    """The lecture's run, on the student's second worker if the grade has one
+    (``StudentProxy.twin``), beside the other tests until one needs it: started by the grade
+    before the suite was collected (``beside.py``), or here if a selected test needs it."""
+    if any("lecture_run" in item.fixturenames for item in request.session.items):
+        beside.start(student, hidden)
 
 
 @pytest.fixture(scope="module")
@@ -339,6 +329,7 @@ def _in_real_use(run: lecture.Run) -> None:
         raise GradingFailure(why)
 
 
+@pytest.mark.last
 @pytest.mark.points(4)
 def test_train_steps(training: dict[str, Any], lecture_run: lecture.Run) -> None:
     """train: runs train_op n_iter times, each time on the next batch of n_batch from data, and
@@ -353,6 +344,7 @@ def test_train_steps(training: dict[str, Any], lecture_run: lecture.Run) -> None
     _in_real_use(lecture_run)
 
 
+@pytest.mark.last
 @pytest.mark.points(1)
 def test_train_costs(training: dict[str, Any], lecture_run: lecture.Run) -> None:
     """train: returns the cost on the current batch at steps 0, n_prt, 2 n_prt, ... below n_iter"""
@@ -392,6 +384,7 @@ def _check_costs(returned: Any, replayed: dict[str, Any], offset: int, n_iter: i
 
 # --- the lecture's run ------------------------------------------------------------------------
 
+@pytest.mark.last
 @pytest.mark.points(3)
 @pytest.mark.builds_on("build_model", "build_loss", "train")
 def test_lecture_run(lecture_run: lecture.Run) -> None:
