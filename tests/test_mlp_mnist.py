@@ -241,6 +241,7 @@ def test_one_grade_runs_the_lecture_on_a_second_worker_beside_the_other_tests(tm
     from autograder.grading.proxy import StudentError
     from autograder.grading.run import grade_student, start_student
     from autograder.submission.load import load
+    from autograder.suites.mlp_mnist import lecture
     from autograder.worker.limits import Limits
 
     marker = "lecture-run-was-here"
@@ -257,10 +258,10 @@ def test_one_grade_runs_the_lecture_on_a_second_worker_beside_the_other_tests(tm
             student = started.student
             assert student.twinned == twin
             lecture_lines = [line for w in student._all() for line in w.log.text().splitlines()
-                             if line == f"{marker} 300"]
+                             if line == f"{marker} {lecture.SETTINGS['n_iter']}"]
             assert len(lecture_lines) == 1, student.output  # the run was made once
             if twin:
-                assert marker + " 300" in student.twin().workers[0].log.text()
+                assert f"{marker} {lecture.SETTINGS['n_iter']}" in student.twin().workers[0].log.text()
                 assert student.twin().evaluator is not student.evaluator
             scores[twin] = {t.id: t.score for t in result.tests}
         finally:
