@@ -73,3 +73,20 @@ def test_tests_that_wait_run_last_and_the_report_keeps_the_suites_order(tmp_path
     assert progress == ["test 1/4: first: runs first", "test 2/4: middle: does not wait",
                         "test 3/4: waits: waits for work beside the tests",
                         "test 4/4: waits_too: waits as well"]
+
+
+def test_work_beside_the_tests_starts_only_for_a_twinned_student_of_a_suite_that_has_some():
+    """``grading.beside``: mlp_mnist's suite has a ``beside.py`` (the lecture's run on the twin);
+    a student without a twin (a batch's) or a suite without one starts nothing."""
+    from autograder.grading import beside
+    from autograder.grading.hidden import Hidden
+
+    class Student:
+        def __init__(self, twinned: bool):
+            self.twinned, self.memo = twinned, {}
+
+    hidden = Hidden(secret=b"beside", assignment="mlp_mnist", submission="")
+    alone = Student(twinned=False)
+    assert not beside.start("mlp_mnist", alone, hidden) and alone.memo == {}  # type: ignore[arg-type]
+    other = Student(twinned=True)
+    assert not beside.start("losses", other, hidden) and other.memo == {}  # type: ignore[arg-type]
