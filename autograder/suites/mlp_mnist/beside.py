@@ -18,7 +18,6 @@ from autograder.suites.mlp_mnist import lecture
 def start(student: Any, hidden: Any) -> None:
     """Start the lecture's run on ``student``'s twin, unless it has none or a run was started."""
     if student.twinned and "lecture" not in student.memo:
-        lecture.read_ahead()  # while the twin's cells run
         student.memo["lecture"] = lecture.Meanwhile(_run_on_twin, student.twin(), hidden)
 
 
