@@ -74,3 +74,40 @@ def test_read_idx_rejects_truncated_files(tmp_path: Path):
     path.write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x05ab")
     with pytest.raises(ValueError, match="does not match"):
         mnist.read_idx(path)
+
+
+def test_a_check_holds_while_the_file_stays_the_same_and_a_lent_folder_is_not_hashed_again(
+        tmp_path: Path, monkeypatch):
+    """``mnist.STAMP``: a file is hashed once while it is the same file with the same size and
+    mtime, in this process and the next ones; a grader's lent folder of hard links is stamped
+    (``lend``), so its worker reads it without hashing; a changed file is hashed and refused."""
+    source = tmp_path / "cache"
+    source.mkdir()
+    name = mnist.TRAIN_LABELS
+    shutil.copyfile(mnist.ensure() / name, source / name)
+    hashed = []
+    real = mnist.sha256_of
+    monkeypatch.setattr(mnist, "sha256_of", lambda path: hashed.append(Path(path)) or real(path))
+    monkeypatch.setattr(mnist, "_VERIFIED", set())  # a fresh process
+    mnist.ensure(source, [name])
+    assert hashed == [source / name] and (source / mnist.STAMP).is_file()
+    monkeypatch.setattr(mnist, "_VERIFIED", set())  # the next process trusts the stamp
+    mnist.ensure(source, [name])
+    assert len(hashed) == 1
+    lent = tmp_path / "lent"
+    lent.mkdir()
+    (lent / name).hardlink_to(source / name)
+    mnist.lend(lent, [name])  # the same file this process checked: not hashed
+    monkeypatch.setattr(mnist, "_VERIFIED", set())  # the worker
+    assert mnist.ensure(lent, [name]) == lent and len(hashed) == 1
+    # the same size, rewritten: a new mtime, so it is hashed again, and refused
+    data = bytearray((source / name).read_bytes())
+    data[-1] ^= 1
+    (source / name).write_bytes(bytes(data))
+    monkeypatch.setattr(mnist, "_VERIFIED", set())
+    monkeypatch.setenv(mnist.ENV_SOURCES, "")
+    with pytest.raises(mnist.MnistUnavailable):
+        mnist.ensure(lent, [name])
+    assert hashed[-1] == lent / name
+    with pytest.raises(mnist.MnistUnavailable, match="sha256"):
+        mnist.lend(lent, [name])
