@@ -54,21 +54,7 @@ START_MOST = 0.30  # a start that classifies more test images than this was trai
 TIMEOUT = 600.0
 
 
-_READING = threading.RLock()  # each file is read once, by whichever thread asks first
-
-
-def _read_once(read: Callable[[], Any]) -> Callable[[], Any]:
-    cached = functools.cache(read)
-
-    @functools.wraps(read)
-    def once() -> Any:
-        with _READING:
-            return cached()
-
-    return once
-
-
-@_read_once
+@functools.cache
 def test_set() -> tuple[np.ndarray, np.ndarray]:
     """MNIST's test images (float32, as the network sees them) and labels, read once per
     grader."""
@@ -109,7 +95,7 @@ def row_keys(rows: np.ndarray) -> list[tuple[int, int] | None]:
     return [key if ok else None for key, ok in zip(keys, exact.tolist(), strict=True)]
 
 
-@_read_once
+@functools.cache
 def training_set() -> tuple[np.ndarray, np.ndarray]:
     """MNIST's 55,000 training images (a row of bytes each) and their labels."""
     folder = mnist.ensure()
@@ -117,7 +103,7 @@ def training_set() -> tuple[np.ndarray, np.ndarray]:
     return raw.reshape(len(raw), PIXELS), mnist.read_idx(folder / mnist.TRAIN_LABELS)[VALIDATION:]
 
 
-@_read_once
+@functools.cache
 def training_rows() -> dict[tuple[int, int], int]:
     """``{key of a training image: its label}`` of the 55,000 training images."""
     raw, labels = training_set()
