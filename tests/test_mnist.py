@@ -74,6 +74,26 @@ def test_read_idx_rejects_truncated_files(tmp_path: Path):
     path.write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x05ab")
     with pytest.raises(ValueError, match="does not match"):
         mnist.read_idx(path)
+    for data in (b"", b"\x00\x00", b"\x00\x00\x0d\x01\x00\x00\x00\x01a"):
+        path.write_bytes(data)
+        with pytest.raises(ValueError, match="not an unsigned-byte idx file"):
+            mnist.read_idx(path)
+
+
+def test_read_idx_gives_the_files_bytes_read_only_and_a_renamed_file_leaves_them(
+        tmp_path: Path):
+    path = tmp_path / "images"
+    rows = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    path.write_bytes(b"\x00\x00\x08\x03" + b"".join(n.to_bytes(4, "big") for n in rows.shape)
+                     + rows.tobytes())
+    read = mnist.read_idx(path)
+    assert read.dtype == np.uint8 and np.array_equal(read, rows)
+    with pytest.raises(ValueError, match="read-only"):
+        read[0, 0, 0] = 1
+    replacement = tmp_path / "new"
+    replacement.write_bytes(path.read_bytes()[:16] + bytes(24))
+    replacement.replace(path)  # as ensure() replaces a file: the array keeps what it read
+    assert np.array_equal(read, rows) and not mnist.read_idx(path).any()
 
 
 def test_a_check_holds_while_the_file_stays_the_same_and_a_lent_folder_is_not_hashed_again(
