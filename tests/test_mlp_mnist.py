@@ -51,6 +51,12 @@ BUGS = {
         "return -tf.reduce_mean(tf.reduce_sum(y * tf.math.log(tf.nn.softmax(logits)), axis=1))",
         {"test_build_loss_values"},
     ),
+    "loss cut from the network (no gradient reaches the weights)": (
+        "return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))",
+        "return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(\n"
+        "        labels=y, logits=tf.stop_gradient(logits)))",
+        {"test_lecture_run"},  # its values are right: only training on it shows
+    ),
     "logging from step n_prt instead of 0": (
         "if step % n_prt == 0:",
         "if (step + 1) % n_prt == 0:",

@@ -394,22 +394,11 @@ def lecture_run(student: Any, hidden: Any) -> Run:
         answer: dict[str, Any] = {}
         made = None
         if asked.get("graph") is not None:
-            try:
-                evaluator.extend(session, asked["graph"], policy=ops.FORWARD,
-                                 only=[str(asked["loss"]), str(asked["logits"])])
-                made = evaluator.minimize(session, loss=str(asked["loss"]),
-                                          learning_rate=SETTINGS["learning_rate"])
-                evaluator.alias(session, {str(asked["train_op"]).partition(":")[0]:
-                                          made["train_op"],
-                                          str(asked["init"]).partition(":")[0]: made["init"]})
+            made, run.used = _students(evaluator, session, asked)
+            if made is not None:
                 watch.train_op = str(asked["train_op"]).partition(":")[0]
                 watch.loss = str(asked["loss"])
                 watch.gradients = made["gradients"]
-                run.used = {"model": "yours", "loss": "yours"}
-            except StudentError as exc:
-                why = str(exc)
-                run.used = {"model": f"its nodes could not be used ({why})", "loss": "not used"}
-                made = None
         else:
             claimed = asked.get("used") if isinstance(asked.get("used"), dict) else {}
             run.used = {k: str(claimed.get(k, "could not be built"))[:300]
@@ -447,6 +436,30 @@ def lecture_run(student: Any, hidden: Any) -> Run:
     finally:
         evaluator.close_session(session)
     return run
+
+
+def _students(evaluator: Any, session: int,
+              asked: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The nodes of the notebook's model and loss added to the session, and the grader's Adam
+    on that loss (the worker made none: its ``train_op`` is a stand-in that the evaluator runs
+    as this step); what it made, or None, and which parts are used (``Run.used``)."""
+    try:
+        evaluator.extend(session, asked["graph"], policy=ops.FORWARD,
+                         only=[str(asked["loss"]), str(asked["logits"])])
+    except StudentError as exc:
+        return None, {"model": f"its nodes could not be used ({exc})", "loss": "not used"}
+    try:
+        made = evaluator.minimize(session, loss=str(asked["loss"]),
+                                  learning_rate=SETTINGS["learning_rate"])
+    except StudentError as exc:  # no gradient reaches the weights, say
+        why = str(exc).replace("the loss cannot be minimised", "Adam cannot minimise it", 1)
+        return None, {"model": "yours", "loss": why[:300]}
+    try:
+        evaluator.alias(session, {str(asked["train_op"]).partition(":")[0]: made["train_op"],
+                                  str(asked["init"]).partition(":")[0]: made["init"]})
+    except StudentError as exc:
+        return None, {"model": f"its nodes could not be used ({exc})", "loss": "not used"}
+    return made, {"model": "yours", "loss": "yours"}
 
 
 class Meanwhile:
