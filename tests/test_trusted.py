@@ -275,6 +275,32 @@ def test_the_evaluator_runs_no_file_or_python_operation():
     assert ops.stateful("AssignVariableOp") and not ops.stateful("ReadVariableOp")
 
 
+def test_a_name_the_worker_gives_cannot_hide_a_node_of_the_graders_graph():
+    """The worker names its own train_op and initialiser for the evaluator's (an alias); a name
+    that is already a node (a weight the grader reads, say) is refused, not redirected."""
+    import tensorflow as tf
+
+    from autograder.evaluator.engine import Engine
+    from autograder.grading.evaluator import trusted_bytes
+    from autograder.worker.harness import CallFailed
+
+    graph = tf.Graph()
+    with graph.as_default():
+        weight = tf.Variable(np.ones(3, np.float32), name="W")
+        init = tf.compat.v1.global_variables_initializer()
+    engine = Engine()
+    session = engine.handle({"op": "open", "graph": trusted_bytes(graph), "meta": True})["session"]
+    engine.handle({"op": "run", "session": session, "fetches": [init.name], "feeds": {}})
+    with pytest.raises(CallFailed, match="cannot stand for another"):
+        engine.handle({"op": "alias", "session": session, "names": {"W": init.name}})
+    engine.handle({"op": "alias", "session": session, "names": {"step": init.name,
+                                                                  init.name: init.name}})
+    assert engine.handle({"op": "run", "session": session, "fetches": [weight.name],
+                          "feeds": {}})[0].tolist() == [1.0, 1.0, 1.0]
+    assert engine.handle({"op": "run", "session": session, "fetches": ["step"],
+                          "feeds": {}}) == [None]
+
+
 def test_a_graph_that_reads_a_file_is_refused_and_costs_only_its_function(tmp_path: Path):
     body = """
 contents = tf.io.read_file('/etc/hostname')

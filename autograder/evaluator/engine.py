@@ -329,8 +329,12 @@ class Engine:
                                                     [str(v) for v in request["variables"]])
         if op == "alias":
             session = self._session(request)
+            names = session.names()
             for theirs, ours in dict(request["names"]).items():
                 session.node(str(ours))  # must exist
+                if str(theirs) != str(ours) and str(theirs) in names:  # would hide a node
+                    raise CallFailed("exception", f"{theirs!r} names a node of the graph the "
+                                     "grader runs, so it cannot stand for another")
                 session.aliases[str(theirs)] = str(ours)
             return None
         if op == "stage":
